@@ -1,0 +1,107 @@
+"""The training network and the recipe's inference encoder/decoder, with every layer named.
+
+The network is the keras.io recipe's: an encoder LSTM reads the English characters and hands its
+final (h, c) states to a decoder LSTM, which reads the French target shifted right by one step
+("teacher forcing") and predicts the next character through a softmax Dense layer.
+
+The improved recipe changes only how characters enter the LSTMs (a learned embedding whose id 0 is
+masked padding, instead of one-hot vectors padded with spaces) and adds dropout. Inference always
+looks layers up by name, never by position.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .config import ModelConfig
+from .inference import LSTMWeights, Seq2SeqWeights
+
+# Layer names: the checkpoint loader and the Hub's legacy importer rely on them.
+ENCODER_INPUTS = "encoder_inputs"
+DECODER_INPUTS = "decoder_inputs"
+ENCODER_EMBEDDING = "encoder_embedding"
+DECODER_EMBEDDING = "decoder_embedding"
+ENCODER_LSTM = "encoder_lstm"
+DECODER_LSTM = "decoder_lstm"
+DECODER_DROPOUT = "decoder_dropout"
+DECODER_DENSE = "decoder_dense"
+
+
+def build_training_model(config: ModelConfig):
+    """The teacher-forced training model: [encoder_inputs, decoder_inputs] -> next-char probabilities."""
+    import keras
+
+    onehot = config.input_encoding == "onehot"
+    if onehot:
+        encoder_inputs = keras.Input(shape=(None, config.num_encoder_tokens), name=ENCODER_INPUTS)
+        decoder_inputs = keras.Input(shape=(None, config.num_decoder_tokens), name=DECODER_INPUTS)
+        encoder_x, decoder_x = encoder_inputs, decoder_inputs
+    else:
+        # Ids are shifted by one: 0 is padding, masked so the LSTMs skip it and the loss ignores it.
+        encoder_inputs = keras.Input(shape=(None,), dtype="int32", name=ENCODER_INPUTS)
+        decoder_inputs = keras.Input(shape=(None,), dtype="int32", name=DECODER_INPUTS)
+        encoder_x = keras.layers.Embedding(
+            config.num_encoder_tokens + 1, config.embedding_dim, mask_zero=True, name=ENCODER_EMBEDDING
+        )(encoder_inputs)
+        decoder_x = keras.layers.Embedding(
+            config.num_decoder_tokens + 1, config.embedding_dim, mask_zero=True, name=DECODER_EMBEDDING
+        )(decoder_inputs)
+    encoder = keras.layers.LSTM(config.latent_dim, return_state=True, dropout=config.dropout, name=ENCODER_LSTM)
+    _, state_h, state_c = encoder(encoder_x)
+    decoder_lstm = keras.layers.LSTM(
+        config.latent_dim, return_sequences=True, return_state=True, dropout=config.dropout, name=DECODER_LSTM
+    )
+    decoder_outputs, _, _ = decoder_lstm(decoder_x, initial_state=[state_h, state_c])
+    if config.dropout:
+        decoder_outputs = keras.layers.Dropout(config.dropout, name=DECODER_DROPOUT)(decoder_outputs)
+    decoder_dense = keras.layers.Dense(config.num_decoder_tokens, activation="softmax", name=DECODER_DENSE)
+    outputs = decoder_dense(decoder_outputs)
+    return keras.Model([encoder_inputs, decoder_inputs], outputs, name="seq2seq")
+
+
+def build_inference_models(model, config: ModelConfig):
+    """The recipe's `encoder_model` and `decoder_model`, sharing the trained layers.
+
+    encoder_model: encoder input -> [h, c]
+    decoder_model: [one decoder step, h, c] -> [probabilities, h, c]
+    These are what the keras.io example calls `predict` on once per character; the engine in
+    `model.inference` computes the same thing without Keras (see `engine_weights`).
+    """
+    import keras
+
+    encoder_inputs = model.get_layer(ENCODER_INPUTS).output
+    _, state_h_enc, state_c_enc = model.get_layer(ENCODER_LSTM).output
+    encoder_model = keras.Model(encoder_inputs, [state_h_enc, state_c_enc], name="encoder_model")
+
+    latent = config.latent_dim
+    if config.input_encoding == "onehot":
+        step_input = keras.Input(shape=(None, config.num_decoder_tokens), name="decoder_step_input")
+        x = step_input
+    else:
+        step_input = keras.Input(shape=(None,), dtype="int32", name="decoder_step_input")
+        x = model.get_layer(DECODER_EMBEDDING)(step_input)
+    state_h = keras.Input(shape=(latent,), name="decoder_state_h")
+    state_c = keras.Input(shape=(latent,), name="decoder_state_c")
+    outputs, h, c = model.get_layer(DECODER_LSTM)(x, initial_state=[state_h, state_c])
+    probs = model.get_layer(DECODER_DENSE)(outputs)
+    decoder_model = keras.Model([step_input, state_h, state_c], [probs, h, c], name="decoder_model")
+    return encoder_model, decoder_model
+
+
+def _lstm_weights(layer, embedding=None) -> LSTMWeights:
+    kernel, recurrent_kernel, bias = (np.asarray(w, dtype=np.float32) for w in layer.get_weights())
+    if embedding is not None:
+        # Row 0 of the embedding is the masked padding id; real token i lives in row i + 1.
+        table = np.asarray(embedding.get_weights()[0], dtype=np.float32)[1:] @ kernel
+    else:
+        table = kernel  # a one-hot row times the kernel selects that row
+    return LSTMWeights(np.ascontiguousarray(table), recurrent_kernel, bias)
+
+
+def engine_weights(model, config: ModelConfig) -> Seq2SeqWeights:
+    """Take the engine's weights from a trained Keras model's named layers."""
+    embedded = config.input_encoding == "embedding"
+    encoder = _lstm_weights(model.get_layer(ENCODER_LSTM), model.get_layer(ENCODER_EMBEDDING) if embedded else None)
+    decoder = _lstm_weights(model.get_layer(DECODER_LSTM), model.get_layer(DECODER_EMBEDDING) if embedded else None)
+    dense_kernel, dense_bias = (np.asarray(w, dtype=np.float32) for w in model.get_layer(DECODER_DENSE).get_weights())
+    return Seq2SeqWeights(encoder, decoder, dense_kernel, dense_bias)

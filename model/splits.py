@@ -1,0 +1,68 @@
+"""The evaluation splits, rebuilt from a checkpoint's metadata so no model is scored on its training lines.
+
+heldout  English sentences chosen by `HeldoutSpec` (stored in the metadata); every recipe excludes them.
+val      the checkpoint's own validation pairs, minus any English sentence that also occurs in its
+         training pairs.
+recipe   the keras.io recipe's training data: the first 10,000 lines, grouped by English sentence.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from . import data
+from .config import TrainConfig
+from .training import _validation_split, select_training_pairs
+
+RECIPE_LINES = 10000  # the keras.io recipe's num_samples
+
+
+def _data_path(metadata: dict[str, Any], override: str | None) -> Path:
+    if override:
+        return Path(override)
+    source = metadata.get("data", {}).get("source")
+    if source and not source.startswith("http") and Path(source).is_file():
+        return Path(source)
+    return data.download_fra_eng()
+
+
+def heldout_spec(metadata: dict[str, Any]) -> data.HeldoutSpec:
+    stored = metadata.get("data", {}).get("heldout", {})
+    fields = data.HeldoutSpec.__dataclass_fields__
+    return data.HeldoutSpec(**{k: v for k, v in stored.items() if k in fields})
+
+
+def load_split(metadata: dict[str, Any], split: str, data_override: str | None = None, limit: int | None = None):
+    """Return (sources, references, info) for `split`; info records what was read."""
+    path = _data_path(metadata, data_override)
+    text, sha256 = data.read_text(path)
+    pairs = data.parse_pairs(text, str(path))
+    expected = metadata.get("data", {}).get("sha256")
+    info: dict[str, Any] = {"split": split, "data": str(path), "data_sha256": sha256}
+    if expected and expected != sha256:
+        info["data_warning"] = "this data file differs from the one the checkpoint was trained on"
+    if split == "heldout":
+        spec = heldout_spec(metadata)
+        _, chosen = data.split_pairs(pairs, spec)
+        info["heldout"] = spec.to_dict()
+    elif split == "recipe":
+        chosen = pairs[:RECIPE_LINES]
+    elif split == "val":
+        if "train_config" not in metadata:
+            raise ValueError("--split val needs a checkpoint trained by this project (its metadata records the split)")
+        config = TrainConfig.from_dict(metadata["train_config"])
+        trained, _ = select_training_pairs(pairs, config, heldout_spec(metadata))
+        train_idx, val_idx = _validation_split(len(trained), config.validation_split, config.seed,
+                                               shuffled=config.recipe == "fast")
+        seen = {trained[i].english for i in train_idx}
+        chosen = [trained[i] for i in val_idx if trained[i].english not in seen]
+    else:
+        raise ValueError(f"split must be heldout, val or recipe, got {split!r}")
+    sources, references = data.group_references(chosen)
+    if limit:
+        sources, references = sources[:limit], references[:limit]
+    if not sources:
+        raise ValueError(f"the {split} split of {path} is empty")
+    info["sentences_fingerprint"] = data.fingerprint(sources)
+    return sources, references, info

@@ -1,0 +1,192 @@
+"""From English text to French text: input checks, padding as in training, and the decoding call.
+
+`Translator` joins a vocabulary, the model config and the engine weights. It checks each sentence
+(empty, unknown characters, too long), pads the input exactly as the model was trained (spaces up to
+`max_encoder_seq_length` for the keras.io recipe, no padding for masked models), runs one of the
+decoding strategies for the whole batch, and turns token ids back into characters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import decoding
+from .config import ModelConfig
+from .inference import Seq2SeqWeights
+from .vocab import END, PAD, Vocabulary
+
+METHODS = ("greedy", "beam", "sample")
+
+
+class InputError(ValueError):
+    """A sentence the model cannot translate as given; the message says what to change."""
+
+
+@dataclass
+class Step:
+    char: str
+    prob: float
+    top: list[tuple[str, float]]
+
+
+@dataclass
+class Translation:
+    input: str
+    translation: str
+    score: float  # sum of log-probabilities of the emitted characters, END included
+    steps: list[Step]
+    nbest: list[dict[str, Any]] = field(default_factory=list)  # beam search: [{"translation", "score"}]
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "input": self.input,
+            "translation": self.translation,
+            "score": self.score,
+            "steps": [{"char": s.char, "prob": s.prob, "top": [list(t) for t in s.top]} for s in self.steps],
+            "nbest": self.nbest,
+            "warnings": self.warnings,
+        }
+
+
+@dataclass
+class DecodeOptions:
+    """How to decode. Defaults give the recipe's greedy decoding."""
+
+    method: str = "greedy"
+    beam_size: int = 4
+    length_normalize: bool = False
+    temperature: float = 1.0
+    seed: int = 0
+    top_k: int = 5
+    drop_unknown: bool = False
+
+    def validate(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
+        if self.beam_size < 1:
+            raise ValueError(f"beam size must be at least 1, got {self.beam_size}")
+        if self.top_k < 1:
+            raise ValueError(f"top-k must be at least 1, got {self.top_k}")
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be greater than 0, got {self.temperature}")
+
+
+@dataclass
+class _Prepared:
+    text: str
+    ids: list[int]
+    warnings: list[str]
+
+
+class Translator:
+    """A loaded model ready to translate. Build it with `model.checkpoint.load(...)`."""
+
+    def __init__(self, vocab: Vocabulary, config: ModelConfig, weights: Seq2SeqWeights, metadata: dict | None = None):
+        self.vocab = vocab
+        self.config = config
+        self.weights = weights
+        self.metadata = metadata or {}
+
+    def prepare(self, text: str, drop_unknown: bool = False) -> _Prepared:
+        """Check one sentence and turn it into input ids; raises InputError with a fix-it message."""
+        if not isinstance(text, str):
+            raise InputError(f"expected a string, got {type(text).__name__}")
+        warnings = []
+        cleaned = text.strip()
+        if not cleaned:
+            raise InputError("the input is empty: type an English sentence, e.g. 'Go.'")
+        unknown = self.vocab.unknown_input_characters(cleaned)
+        if unknown:
+            listed = " ".join(repr(c) for c in unknown)
+            if not drop_unknown:
+                raise InputError(
+                    f"characters outside the model's input vocabulary: {listed}. "
+                    f"Remove them, or enable dropping unknown characters."
+                )
+            cleaned = " ".join("".join(c for c in cleaned if c not in unknown).split())
+            warnings.append(f"dropped characters outside the input vocabulary: {listed}")
+            if not cleaned:
+                raise InputError(f"the input holds only characters outside the vocabulary: {listed}")
+        limit = self.vocab.max_encoder_seq_length
+        if len(cleaned) > limit:
+            warnings.append(
+                f"input is {len(cleaned)} characters long but the model was trained on at most {limit}; "
+                f"expect a poor translation"
+            )
+        return _Prepared(cleaned, [self.vocab.input_token_index[c] for c in cleaned], warnings)
+
+    def _encoder_batch(self, prepared: Sequence[_Prepared]) -> tuple[np.ndarray, np.ndarray]:
+        """Input ids and lengths, padded exactly as in training."""
+        lengths = np.array([len(p.ids) for p in prepared])
+        if self.config.encoder_padding == "spaces":
+            # The recipe pads every input with spaces to max_encoder_seq_length and the model ran
+            # over those spaces in training, so it must here too. Longer inputs get no padding.
+            lengths = np.maximum(lengths, self.vocab.max_encoder_seq_length)
+        pad_id = self.vocab.input_pad_index or 0
+        ids = np.full((len(prepared), int(lengths.max())), pad_id, dtype=np.int64)
+        for row, p in enumerate(prepared):
+            ids[row, : len(p.ids)] = p.ids
+        return ids, lengths
+
+    def translate(self, text: str, options: DecodeOptions | None = None) -> Translation:
+        """Translate one sentence; raises InputError for input the model cannot take."""
+        result = self.translate_batch([text], options)[0]
+        if isinstance(result, InputError):
+            raise result
+        return result
+
+    def translate_batch(self, texts: Sequence[str], options: DecodeOptions | None = None) -> list[Translation | InputError]:
+        """Translate many sentences at once. A bad sentence yields its InputError in its place."""
+        options = options or DecodeOptions()
+        options.validate()
+        results: list[Translation | InputError | None] = [None] * len(texts)
+        prepared: list[_Prepared] = []
+        rows: list[int] = []
+        for i, text in enumerate(texts):
+            try:
+                prepared.append(self.prepare(text, options.drop_unknown))
+                rows.append(i)
+            except InputError as err:
+                results[i] = err
+        if prepared:
+            for row, translation in zip(rows, self._decode(prepared, options)):
+                results[row] = translation
+        return results  # type: ignore[return-value]
+
+    def _decode(self, prepared: Sequence[_Prepared], options: DecodeOptions) -> list[Translation]:
+        ids, lengths = self._encoder_batch(prepared)
+        h, c = self.weights.encode(ids, lengths)
+        common = dict(
+            step=self.weights.decode_step, h=h, c=c, start_id=self.vocab.start_index, end_id=self.vocab.end_index,
+            max_steps=self.vocab.max_decoder_seq_length + 1, top_k=options.top_k,
+        )
+        if options.method == "greedy":
+            hyps = decoding.greedy(**common)
+        elif options.method == "sample":
+            hyps = decoding.sample(**common, temperature=options.temperature, seed=options.seed)
+        else:
+            hyps = decoding.beam_search(**common, beam_size=options.beam_size, length_normalize=options.length_normalize)
+        return [self._to_translation(p, hyp) for p, hyp in zip(prepared, hyps)]
+
+    def _text(self, tokens: Sequence[int]) -> str:
+        chars = [self.vocab.target_characters[t] for t in tokens]
+        if chars and chars[-1] == END:
+            chars.pop()
+        # The recipe's target is padded with spaces, so its models may emit trailing spaces.
+        return "".join(chars).rstrip(PAD)
+
+    def _to_translation(self, prepared: _Prepared, hyp: decoding.Hypothesis) -> Translation:
+        chars = self.vocab.target_characters
+        steps = [
+            Step(chars[token], prob, [(chars[int(i)], float(p)) for i, p in zip(top_ids, top_probs)])
+            for token, prob, top_ids, top_probs in zip(hyp.tokens, hyp.probs, hyp.top_ids, hyp.top_probs)
+        ]
+        warnings = list(prepared.warnings)
+        if not hyp.tokens or hyp.tokens[-1] != self.vocab.end_index:
+            warnings.append("the output reached the maximum length without an end token")
+        nbest = [{"translation": self._text(n.tokens), "score": n.score} for n in hyp.nbest]
+        return Translation(prepared.text, self._text(hyp.tokens), hyp.score, steps, nbest, warnings)

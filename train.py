@@ -1,0 +1,187 @@
+"""Train a character-level English -> French seq2seq model and write a self-describing checkpoint.
+
+    python train.py --data ../shared/data/fra-eng/fra.txt --out runs/recipe          # keras.io recipe
+    python train.py --recipe fast --data ../shared/data/fra-eng/fra.txt --out runs/fast
+
+The run: check the settings, read the data, train with Keras' progress bar, save the checkpoint,
+plot the training curves into it, then evaluate on the held-out split and store the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import shlex
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter off the progress bar
+
+# Each recipe's defaults; a command-line option overrides any of them.
+RECIPE_DEFAULTS = {
+    "keras-io": {},  # TrainConfig's own defaults are the keras.io recipe's
+    "fast": dict(
+        num_samples=60000,  # 6x the recipe's pairs: sentences up to ~25 characters
+        batch_size=128,  # bucketed batches are short, so larger batches keep the CPU busy
+        epochs=40,  # an upper bound: early stopping usually ends sooner
+        latent_dim=384,
+        embedding_dim=64,
+        dropout=0.15,
+        validation_split=0.05,
+        optimizer="adam",
+        learning_rate=0.002,
+        early_stopping_patience=3,
+    ),
+}
+# A preset that trains in seconds, for tests and for trying the pipeline end to end.
+TINY = dict(num_samples=300, epochs=2, latent_dim=16, batch_size=32, embedding_dim=8)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Defaults shown as 'recipe' come from --recipe (keras-io: the keras.io example's values).",
+    )
+    parser.add_argument("--recipe", choices=sorted(RECIPE_DEFAULTS), default="keras-io",
+                        help="keras-io: the faithful keras.io lstm_seq2seq reproduction; fast: masked, bucketed, "
+                             "more data, early stopping (default: keras-io)")
+    parser.add_argument("--data", help="Anki pair file (.txt) or the fra-eng release (.zip); "
+                                       "default: download fra-eng.zip like the recipe, into Keras' cache")
+    parser.add_argument("--out", help="checkpoint directory to write (default: runs/<recipe>-<timestamp>)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint in --out")
+    group = parser.add_argument_group("hyperparameters (default: the recipe's)")
+    group.add_argument("--num-samples", type=int, help="train on the first N lines of the data (keras-io: 10000)")
+    group.add_argument("--epochs", type=int, help="number of epochs, an upper bound with early stopping (keras-io: 100)")
+    group.add_argument("--batch-size", type=int, help="sentence pairs per batch (keras-io: 64)")
+    group.add_argument("--latent-dim", type=int, help="LSTM units, the size of the sentence encoding (keras-io: 256)")
+    group.add_argument("--embedding-dim", type=int, help="character embedding size, fast recipe only")
+    group.add_argument("--dropout", type=float, help="dropout on LSTM inputs and outputs (keras-io: 0)")
+    group.add_argument("--validation-split", type=float, help="fraction of pairs kept for validation (keras-io: 0.2)")
+    group.add_argument("--optimizer", choices=("rmsprop", "adam"), help="keras-io: rmsprop")
+    group.add_argument("--learning-rate", type=float, help="keras-io: 0.001 (RMSprop's default)")
+    group.add_argument("--early-stopping-patience", type=int,
+                       help="stop after N epochs without a better validation loss and keep the best weights; 0 = off")
+    group.add_argument("--max-input-length", type=int, help="drop pairs whose English is longer (0 = keep all)")
+    group.add_argument("--seed", type=int, help="random seed for weights, shuffling and dropout (default 1337)")
+    parser.add_argument("--tiny", action="store_true", help="a seconds-long run on a few hundred pairs, for trying things out")
+    parser.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
+                        help="tf.distribute strategy: default (one device), mirrored (all local GPUs), "
+                             "multiworker (machines listed in TF_CONFIG)")
+    parser.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation after training")
+    parser.add_argument("--eval-beam-size", type=int, default=0, help="also evaluate with beam search of this width")
+    parser.add_argument("--push-to-hub", metavar="OWNER/REPO", help="after training, upload the checkpoint with a model card")
+    parser.add_argument("--private", action="store_true", help="with --push-to-hub: create the repository as private")
+    return parser.parse_args(argv)
+
+
+def build_config(args: argparse.Namespace):
+    from model.config import TrainConfig
+
+    values = dict(RECIPE_DEFAULTS[args.recipe])
+    if args.tiny:
+        values.update(TINY)
+    for name in ("num_samples", "epochs", "batch_size", "latent_dim", "embedding_dim", "dropout", "validation_split",
+                 "optimizer", "learning_rate", "early_stopping_patience", "max_input_length", "seed"):
+        value = getattr(args, name)
+        if value is not None:
+            values[name] = value
+    if args.recipe == "keras-io":
+        values.pop("embedding_dim", None)
+    config = TrainConfig(recipe=args.recipe, data=args.data, **values)
+    config.validate()
+    return config
+
+
+def library_versions() -> dict[str, str]:
+    import keras
+    import numpy
+    import sacrebleu
+    import tensorflow
+
+    return {"python": platform.python_version(), "keras": keras.__version__, "tensorflow": tensorflow.__version__,
+            "numpy": numpy.__version__, "sacrebleu": sacrebleu.__version__}
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    # Everything that can be checked without work is checked first.
+    try:
+        config = build_config(args)
+    except ValueError as err:
+        print(f"train.py: error: {err}", file=sys.stderr)
+        return 2
+    if args.data and not Path(args.data).is_file():
+        print(f"train.py: error: --data {args.data}: no such file (pass a .txt pair file or the fra-eng .zip)", file=sys.stderr)
+        return 2
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out or f"runs/{args.recipe}-{stamp}")
+    if out.exists() and any(out.iterdir()) and not args.overwrite:
+        print(f"train.py: error: {out} is not empty; pass --overwrite to replace it or choose another --out", file=sys.stderr)
+        return 2
+    if args.push_to_hub:
+        from model import hub
+
+        try:
+            hub.check_push_access(args.push_to_hub)  # fail on a missing or rejected token before training
+        except hub.HubError as err:
+            print(f"train.py: error: {err}", file=sys.stderr)
+            return 2
+
+    from model import checkpoint, data, evaluation, plots, training
+    from model.translator import DecodeOptions
+
+    data_path = Path(args.data) if args.data else data.download_fra_eng()
+    text, sha256 = data.read_text(data_path)
+    pairs = data.parse_pairs(text, str(data_path))
+    print(f"read {len(pairs)} pairs from {data_path}", flush=True)
+
+    result = training.train(pairs, config, strategy=args.strategy, backup_dir=str(out / ".backup"))
+    metadata = {
+        "recipe": config.recipe,
+        "train_config": config.to_dict(),
+        "data": {"source": str(data_path) if args.data else data.FRA_ENG_URL, "sha256": sha256, **result.data_info},
+        "history": result.history,
+        "epochs_run": len(result.epoch_times),
+        "epoch_times_s": result.epoch_times,
+        "training_time_s": result.training_time,
+        "interrupted": result.interrupted,
+        "strategy": args.strategy,
+        "versions": library_versions(),
+        "command": "python train.py " + shlex.join(sys.argv[1:] if argv is None else argv),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    checkpoint.save(out, result.model, result.vocab, result.model_config, metadata)
+    plots.training_curves(result.history, out / checkpoint.CURVES_FILE, f"{config.recipe}: {out.name}")
+    print(f"saved checkpoint to {out}", flush=True)
+    if result.interrupted:
+        print("training was interrupted; the checkpoint holds the weights so far", file=sys.stderr)
+        return 130
+
+    if not args.no_eval:
+        # Evaluate the saved checkpoint, not the in-memory model: this also proves it loads.
+        translator = checkpoint.load(out)
+        _, heldout = data.split_pairs(pairs, data.HeldoutSpec(**{k: v for k, v in result.data_info["heldout"].items()
+                                                                  if k in data.HeldoutSpec.__dataclass_fields__}))
+        sources, references = data.group_references(heldout)
+        metadata["evaluation"] = {"split": "heldout", "sentences_fingerprint": data.fingerprint(sources)}
+        runs = [("greedy", DecodeOptions())]
+        if args.eval_beam_size:
+            runs.append((f"beam{args.eval_beam_size}", DecodeOptions(method="beam", beam_size=args.eval_beam_size)))
+        for name, options in runs:
+            figures, _ = evaluation.evaluate(translator, sources, references, options)
+            metadata["evaluation"][name] = figures
+            print(f"held-out {name}: " + ", ".join(f"{k}={v}" for k, v in figures.items()), flush=True)
+        checkpoint.write_json(out / checkpoint.METADATA_FILE, {**metadata, "model_config": result.model_config.to_dict()})
+
+    if args.push_to_hub:
+        from model import hub
+
+        url = hub.push(out, args.push_to_hub, private=args.private)
+        print(f"pushed to {url}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
