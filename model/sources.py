@@ -34,8 +34,14 @@ def resolve_source(source: str) -> Path:
     return path
 
 
-def load_source(source: str) -> Translator:
-    """Resolve and load a model source into a Translator."""
+def load_source(source: str, vocab_data: str | None = None) -> Translator:
+    """Resolve and load a model source into a Translator.
+
+    Args:
+        source: one of the accepted forms (see FORMS).
+        vocab_data: pair file to rebuild the vocabulary from, for sources that carry none
+            (the legacy keras-io/cl_s2s SavedModel); None downloads the recipe's data.
+    """
     path = resolve_source(source)
     try:
         return checkpoint.load(path)
