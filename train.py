@@ -19,32 +19,12 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter off the progress bar
 
-# Each recipe's defaults; a command-line option overrides any of them.
-RECIPE_DEFAULTS = {
-    "keras-io": {},  # TrainConfig's own defaults are the keras.io recipe's
-    "fast": dict(
-        num_samples=60000,  # 6x the recipe's pairs: sentences up to ~25 characters
-        batch_size=128,  # bucketed batches are short, so larger batches keep the CPU busy
-        epochs=40,  # an upper bound: early stopping usually ends sooner
-        latent_dim=384,
-        embedding_dim=64,
-        dropout=0.15,
-        validation_split=0.05,
-        optimizer="adam",
-        learning_rate=0.002,
-        early_stopping_patience=3,
-    ),
-}
-# A preset that trains in seconds, for tests and for trying the pipeline end to end.
-TINY = dict(num_samples=300, epochs=2, latent_dim=16, batch_size=32, embedding_dim=8)
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Defaults shown as 'recipe' come from --recipe (keras-io: the keras.io example's values).",
     )
-    parser.add_argument("--recipe", choices=sorted(RECIPE_DEFAULTS), default="keras-io",
+    parser.add_argument("--recipe", choices=("keras-io", "fast"), default="keras-io",
                         help="keras-io: the faithful keras.io lstm_seq2seq reproduction; fast: masked, bucketed, "
                              "more data, early stopping (default: keras-io)")
     parser.add_argument("--data", help="Anki pair file (.txt) or the fra-eng release (.zip); "
@@ -77,19 +57,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def build_config(args: argparse.Namespace):
-    from model.config import TrainConfig
+    from model.config import preset
 
-    values = dict(RECIPE_DEFAULTS[args.recipe])
-    if args.tiny:
-        values.update(TINY)
-    for name in ("num_samples", "epochs", "batch_size", "latent_dim", "embedding_dim", "dropout", "validation_split",
-                 "optimizer", "learning_rate", "early_stopping_patience", "max_input_length", "seed"):
-        value = getattr(args, name)
-        if value is not None:
-            values[name] = value
-    if args.recipe == "keras-io":
-        values.pop("embedding_dim", None)
-    config = TrainConfig(recipe=args.recipe, data=args.data, **values)
+    names = ("num_samples", "epochs", "batch_size", "latent_dim", "embedding_dim", "dropout", "validation_split",
+             "optimizer", "learning_rate", "early_stopping_patience", "max_input_length", "seed")
+    config = preset(args.recipe, tiny=args.tiny, data=args.data, **{name: getattr(args, name) for name in names})
     config.validate()
     return config
 
@@ -112,6 +84,10 @@ def main(argv=None) -> int:
     except ValueError as err:
         print(f"train.py: error: {err}", file=sys.stderr)
         return 2
+    if args.eval_beam_size < 0:
+        print(f"train.py: error: --eval-beam-size must be >= 0 (0 skips beam search), got {args.eval_beam_size}",
+              file=sys.stderr)
+        return 2
     if args.data and not Path(args.data).is_file():
         print(f"train.py: error: --data {args.data}: no such file (pass a .txt pair file or the fra-eng .zip)", file=sys.stderr)
         return 2
@@ -133,8 +109,12 @@ def main(argv=None) -> int:
     from model.translator import DecodeOptions
 
     data_path = Path(args.data) if args.data else data.download_fra_eng()
-    text, sha256 = data.read_text(data_path)
-    pairs = data.parse_pairs(text, str(data_path))
+    try:
+        text, sha256 = data.read_text(data_path)
+        pairs = data.parse_pairs(text, str(data_path))
+    except data.DataFormatError as err:  # its message names the file and the line
+        print(f"train.py: error: {err}", file=sys.stderr)
+        return 2
     print(f"read {len(pairs)} pairs from {data_path}", flush=True)
 
     result = training.train(pairs, config, strategy=args.strategy, backup_dir=str(out / ".backup"))
@@ -178,7 +158,12 @@ def main(argv=None) -> int:
     if args.push_to_hub:
         from model import hub
 
-        url = hub.push(out, args.push_to_hub, private=args.private)
+        try:
+            url = hub.push(out, args.push_to_hub, private=args.private)
+        except hub.HubError as err:
+            print(f"train.py: error: {err}\nthe checkpoint is saved: retry with "
+                  f"python -m model push {out} {args.push_to_hub}", file=sys.stderr)
+            return 1
         print(f"pushed to {url}")
     return 0
 

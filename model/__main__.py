@@ -1,4 +1,4 @@
-"""Command line: `python -m model translate|evaluate ...`. Run with --help for each subcommand.
+"""Command line: `python -m model translate|evaluate|push ...`. Run with --help for each subcommand.
 
 translate: sentences from the arguments, or stdin one per line. With --jsonl each sentence gives one
 JSON line {"input", "translation", "score", "steps", "nbest", "warnings"}, or {"input", "error"} for a
@@ -21,6 +21,9 @@ from .translator import DecodeOptions, InputError  # noqa: E402
 
 def _add_model(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="default", metavar="SOURCE", help=f"model to load: {FORMS} (default: default)")
+    parser.add_argument("--vocab-data", metavar="PATH",
+                        help="fra-eng pair file (.txt/.zip) to rebuild the vocabulary of a legacy SavedModel such as "
+                             "hf://keras-io/cl_s2s (default: download the recipe's fra-eng.zip)")
 
 
 def _add_decoding(parser: argparse.ArgumentParser) -> None:
@@ -38,15 +41,17 @@ def _options(args) -> DecodeOptions:
     method = "beam" if args.beam_size else "sample" if args.temperature is not None else "greedy"
     options = DecodeOptions(
         method=method, beam_size=args.beam_size or 1, length_normalize=args.length_normalize,
-        temperature=args.temperature or 1.0, seed=args.seed, top_k=args.top_k, drop_unknown=args.drop_unknown,
+        # Not `args.temperature or 1.0`: that would turn --temperature 0 into sampling at 1.0.
+        temperature=1.0 if args.temperature is None else args.temperature,
+        seed=args.seed, top_k=args.top_k, drop_unknown=args.drop_unknown,
     )
     options.validate()
     return options
 
 
-def _load(source: str):
+def _load(source: str, vocab_data: str | None = None):
     try:
-        return load_source(source)
+        return load_source(source, vocab_data=vocab_data)
     except SourceError as err:
         print(f"error: {err}", file=sys.stderr)
         return None
@@ -58,7 +63,7 @@ def cmd_translate(args) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    translator = _load(args.model)
+    translator = _load(args.model, args.vocab_data)
     if translator is None:
         return 1
     sentences = args.sentences or [line.rstrip("\r\n") for line in sys.stdin]
@@ -84,7 +89,7 @@ def cmd_translate(args) -> int:
 def cmd_evaluate(args) -> int:
     from . import evaluation, splits
 
-    translator = _load(args.model)
+    translator = _load(args.model, args.vocab_data)
     if translator is None:
         return 1
     try:
@@ -107,6 +112,18 @@ def cmd_evaluate(args) -> int:
             for row in all_rows:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     print(json.dumps(report, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_push(args) -> int:
+    from . import hub
+
+    try:
+        url = hub.push(args.checkpoint, args.repo_id, private=args.private)
+    except hub.HubError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(url)
     return 0
 
 
@@ -135,6 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--jsonl", metavar="OUT", help="write every input, output and its references to this JSONL file")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.set_defaults(func=cmd_evaluate)
+
+    push = sub.add_parser("push", help="upload a checkpoint to the Hugging Face Hub with a model card",
+                          description="Create OWNER/REPO if needed and upload CHECKPOINT with a generated model card. "
+                                      "The token comes from HF_TOKEN or `hf auth login`; HF_ENDPOINT selects the Hub.")
+    push.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint directory written by train.py")
+    push.add_argument("repo_id", metavar="OWNER/REPO", help="model repository to push to")
+    push.add_argument("--private", action="store_true", help="create the repository as private")
+    push.set_defaults(func=cmd_push)
     return parser
 
 

@@ -24,6 +24,7 @@ from .network import (
     DECODER_LSTM,
     ENCODER_EMBEDDING,
     ENCODER_LSTM,
+    build_training_model,
     engine_weights,
 )
 from .translator import Translator
@@ -54,8 +55,12 @@ def save(directory: str | Path, model, vocab: Vocabulary, config: ModelConfig, m
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     check_shapes(model, vocab, config, directory / MODEL_FILE)
+    # Save an uncompiled copy: the optimizer's slots would double the file and are never used to
+    # translate. (Resuming training uses Keras' BackupAndRestore directory instead.)
+    export = build_training_model(config)
+    export.set_weights(model.get_weights())
     tmp_model = directory / f".tmp-{os.getpid()}-{MODEL_FILE}"
-    model.save(tmp_model)
+    export.save(tmp_model)
     os.replace(tmp_model, directory / MODEL_FILE)
     write_json(directory / VOCAB_FILE, vocab.to_dict())
     write_json(directory / METADATA_FILE, {**metadata, "model_config": config.to_dict()})

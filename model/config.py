@@ -115,6 +115,39 @@ class TrainConfig:
             raise ValueError("invalid training settings:\n  - " + "\n  - ".join(problems))
 
 
+# Each recipe's settings, applied over TrainConfig's defaults; command-line options override them.
+RECIPE_PRESETS: dict[str, dict[str, Any]] = {
+    "keras-io": {},  # TrainConfig's own defaults are the keras.io recipe's
+    "fast": dict(
+        num_samples=60000,  # 6x the recipe's pairs: English sentences up to ~25 characters
+        batch_size=128,  # bucketed batches are short, so larger batches keep both cores busy
+        epochs=30,  # an upper bound: early stopping usually ends sooner
+        latent_dim=384,  # more capacity for 6x the data, still a few MB on disk
+        embedding_dim=64,  # a learned character embedding instead of 70/93-wide one-hot vectors
+        dropout=0.15,  # the recipe overfits its 10,000 pairs; dropout trades that for generalisation
+        validation_split=0.05,  # 5% of 57k pairs is plenty to watch for overfitting
+        optimizer="adam",  # converges in far fewer epochs than RMSprop at this size
+        learning_rate=0.002,
+        early_stopping_patience=2,  # stop when validation loss stalls, keep the best epoch
+    ),
+}
+# A preset that trains in seconds, for tests and for trying the pipeline end to end.
+TINY_PRESET: dict[str, Any] = dict(num_samples=300, epochs=2, latent_dim=16, batch_size=32, embedding_dim=8)
+
+
+def preset(recipe: str, tiny: bool = False, **overrides: Any) -> TrainConfig:
+    """A TrainConfig for `recipe`, optionally tiny, with explicit (non-None) overrides applied last."""
+    if recipe not in RECIPE_PRESETS:
+        raise ValueError(f"recipe must be one of {', '.join(RECIPE_PRESETS)}, got {recipe!r}")
+    values = dict(RECIPE_PRESETS[recipe])
+    if tiny:
+        values.update(TINY_PRESET)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    if recipe == "keras-io":
+        values["embedding_dim"] = 0  # the recipe feeds one-hot vectors; an embedding size means nothing
+    return TrainConfig(recipe=recipe, **values)
+
+
 def dumps(obj: Any) -> str:
     """JSON as we write it everywhere: UTF-8 kept readable, stable key order, 2-space indent."""
     return json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True)

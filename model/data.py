@@ -101,7 +101,10 @@ def parse_pairs(text: str, source: str = "<text>", limit: int | None = None) -> 
         limit: stop after this many pairs (the recipe's `num_samples`); None reads everything.
     """
     pairs: list[Pair] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Not str.splitlines(): that also breaks at U+2028, NEL, form feeds etc., which may occur
+    # inside a sentence; a line ends at "\n" (the recipe splits on it), "\r\n" or a lone "\r".
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         fields = line.split("\t")

@@ -57,11 +57,12 @@ def sample(
     generators = [np.random.default_rng(seed) for _ in range(h.shape[0])]
 
     def choose(probs: np.ndarray) -> np.ndarray:
-        logits = np.log(np.maximum(probs, 1e-30)) / temperature
+        # In float64: Generator.choice rejects weights whose sum is off by float32 rounding.
+        logits = np.log(np.maximum(probs.astype(np.float64), 1e-30)) / temperature
         logits -= logits.max(axis=1, keepdims=True)
         weights = np.exp(logits)
         weights /= weights.sum(axis=1, keepdims=True)
-        return np.array([rng.choice(len(row), p=row) for rng, row in zip(generators, weights.astype(np.float64))])
+        return np.array([rng.choice(len(row), p=row) for rng, row in zip(generators, weights)])
 
     return _decode_per_row(step, h, c, start_id, end_id, max_steps, top_k, choose)
 
@@ -103,7 +104,8 @@ def beam_search(
 
     Scores are summed log-probabilities; with `length_normalize` they are divided by the number of
     tokens when hypotheses are ranked, which stops the search from favouring short outputs.
-    A row stops once it has `beam_size` finished hypotheses and no live beam can still beat them.
+    A row stops once it has `beam_size` finished hypotheses and no live beam can still beat them
+    (with length normalisation, as soon as it has `beam_size` finished hypotheses).
     """
     if beam_size < 1:
         raise ValueError(f"beam_size must be >= 1, got {beam_size}")
@@ -135,14 +137,17 @@ def beam_search(
         new_scores = np.full(batch * k, -np.inf)
         for b in range(batch):
             filled = 0
-            for flat in best[b]:
+            for candidate, flat in enumerate(best[b]):
                 score = logp[b, flat]
                 if not np.isfinite(score):
                     break
                 beam, token = divmod(int(flat), vocab_size)
                 row = b * k + beam
                 if token == end_id or t == max_steps - 1:
-                    if not done[b]:
+                    # Only an ending among the k best candidates counts (as in Hugging Face's beam
+                    # search): a runner-up END would otherwise widen the beam, and width 1 would
+                    # not be greedy decoding.
+                    if not done[b] and candidate < k:
                         finished[b].append((rank(score, t + 1), float(score), t, row * vocab_size + token))
                     continue
                 if filled < k:

@@ -2,17 +2,25 @@
 
 Accepted forms:
     default | recipe          a checkpoint bundled in this repository
-    PATH                      a checkpoint directory on disk
+    PATH                      a checkpoint directory on disk, or a legacy tf.keras SavedModel directory
+    hf://owner/repo[@rev]     a Hugging Face Hub model repository (branch, tag or commit), fetched
+                              through the Hub cache; either a checkpoint pushed by this project or the
+                              recipe's legacy SavedModel (keras-io/cl_s2s)
+
+A checkpoint directory describes itself. A legacy SavedModel carries only weights: its vocabulary is
+rebuilt from the recipe's data (see model/legacy.py). Every failure, a Hub one included, is a
+SourceError naming the source and what failed, so callers (the app) can fall back to the default.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from . import checkpoint
+from . import checkpoint, legacy
 from .translator import Translator
 
-FORMS = "'default', 'recipe', or a checkpoint directory"
+HUB_PREFIX = "hf://"
+FORMS = "'default', 'recipe', a checkpoint or SavedModel directory, or hf://owner/repo[@revision]"
 
 
 class SourceError(RuntimeError):
@@ -20,9 +28,17 @@ class SourceError(RuntimeError):
 
 
 def resolve_source(source: str) -> Path:
-    """Turn a source string into a local checkpoint directory (downloading from the Hub if needed)."""
+    """Turn a source string into a local model directory (downloading from the Hub if needed)."""
     if not source or not isinstance(source, str):
         raise SourceError(f"no model source given; use {FORMS}")
+    if source.startswith(HUB_PREFIX):
+        from . import hub  # imported here: local sources never load huggingface_hub
+
+        try:
+            repo_id, revision = hub.parse_handle(source)
+            return hub.resolve(repo_id, revision)
+        except hub.HubError as err:
+            raise SourceError(f"cannot load {source}: {err}") from None
     if source in checkpoint.BUNDLED:
         path = checkpoint.bundled_path(source)
         if not path.is_dir():
@@ -44,6 +60,10 @@ def load_source(source: str, vocab_data: str | None = None) -> Translator:
     """
     path = resolve_source(source)
     try:
+        if legacy.is_saved_model(path) and not (path / checkpoint.MODEL_FILE).is_file():
+            return legacy.load(path, vocab_data=vocab_data, source=source)
         return checkpoint.load(path)
-    except checkpoint.CheckpointError as err:
-        raise SourceError(str(err)) from None
+    except checkpoint.CheckpointError as err:  # LegacyModelError is one too
+        # The message names the file; for a Hub source it is a cache path, so name the handle too.
+        prefix = f"{source}: " if source.startswith(HUB_PREFIX) else ""
+        raise SourceError(f"{prefix}{err}") from None

@@ -1,0 +1,66 @@
+"""The README's model comparison table, produced by `python -m model evaluate` on each model.
+
+    python benchmarks/compare_models.py --data ../shared/data/fra-eng/fra.txt [--models recipe default]
+
+For each model and split (heldout, and the recipe's own 10,000 training lines) it runs the evaluate
+command (greedy and beam 4) in a subprocess, reads its JSON, adds training time and epoch time from
+the checkpoint metadata, and prints a Markdown table followed by all figures as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def evaluate(model: str, split: str, data: str, beam_size: int) -> dict:
+    command = [sys.executable, "-m", "model", "evaluate", "--model", model, "--split", split, "--data", data,
+               "--beam-size", str(beam_size), "--quiet"]
+    run = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True)
+    return {"command": " ".join(command[1:]), **json.loads(run.stdout)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--models", nargs="+", default=["recipe", "default"])
+    parser.add_argument("--beam-size", type=int, default=4)
+    args = parser.parse_args()
+
+    from model.sources import resolve_source
+    from model.checkpoint import read_metadata
+
+    report = {}
+    for model in args.models:
+        metadata = read_metadata(resolve_source(model))
+        epochs = metadata.get("epoch_times_s", [])
+        report[model] = {
+            "recipe": metadata.get("recipe"),
+            "training_time_min": round(metadata.get("training_time_s", 0) / 60, 1),
+            "epochs_run": metadata.get("epochs_run"),
+            "steady_epoch_s": round(statistics.mean(epochs[1:] or epochs), 1) if epochs else None,
+            "heldout": evaluate(model, "heldout", args.data, args.beam_size),
+            "recipe_train": evaluate(model, "recipe", args.data, 0),
+        }
+    beam = f"beam{args.beam_size}"
+    print("| model | decoding | held-out chrF | chrF++ | BLEU | exact % | ms/sentence | exact % on recipe's 10k | training | epochs | s/epoch |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for model, r in report.items():
+        for decoding in ("greedy", beam):
+            h = r["heldout"][decoding]
+            train_exact = r["recipe_train"]["greedy"]["exact_match"] if decoding == "greedy" else ""
+            print(f"| {model} ({r['recipe']}) | {decoding} | {h['chrf']} | {h['chrf++']} | {h['bleu']} | {h['exact_match']} | "
+                  f"{h['seconds_per_sentence'] * 1000:.2f} | {train_exact} | {r['training_time_min']} min | "
+                  f"{r['epochs_run']} | {r['steady_epoch_s']} |")
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
