@@ -1,6 +1,6 @@
 """A checkpoint is one directory with fixed file names; `load(path)` turns it into a Translator.
 
-    model.keras          the Keras 3 native model file (loaded with safe_mode=True)
+    model.keras          the Keras 3 native model file
     vocab.json           characters in index order, the special tokens, the maximum lengths
     metadata.json        model config, hyperparameters, data source + sha256, loss history,
                          evaluation figures, library versions, the command that produced it
@@ -8,14 +8,25 @@
 
 Every file is checked on load: a missing or corrupt file, or weights whose shapes disagree with the
 vocabulary, raise CheckpointError naming the file and the mismatch.
+
+Two ways in. `load_keras` gives the Keras model (Keras' loader, safe_mode=True), for training on or
+comparing with Keras. `load` gives a Translator, which only needs the weights: it reads them from
+the `.keras` zip (a `config.json` plus a `model.weights.h5`) with h5py, so serving never imports
+TensorFlow (seconds of start-up) and never deserializes any layer code. `save` reads every file it
+writes back through that path and checks it equals the Keras model, so the two can never drift apart.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
+import zipfile
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .config import ModelConfig, dumps
 from .network import (
@@ -25,7 +36,8 @@ from .network import (
     ENCODER_EMBEDDING,
     ENCODER_LSTM,
     build_training_model,
-    engine_weights,
+    engine_weights_from_arrays,
+    layer_arrays,
 )
 from .translator import Translator
 from .vocab import Vocabulary
@@ -54,13 +66,19 @@ def save(directory: str | Path, model, vocab: Vocabulary, config: ModelConfig, m
     interrupted save never leaves a half-written file under a final name."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    check_shapes(model, vocab, config, directory / MODEL_FILE)
+    arrays = layer_arrays(model)
+    check_shapes(arrays, vocab, config, directory / MODEL_FILE)
     # Save an uncompiled copy: the optimizer's slots would double the file and are never used to
     # translate. (Resuming training uses Keras' BackupAndRestore directory instead.)
     export = build_training_model(config)
     export.set_weights(model.get_weights())
     tmp_model = directory / f".tmp-{os.getpid()}-{MODEL_FILE}"
     export.save(tmp_model)
+    # The light reader must see exactly the weights Keras saved, or serving would silently differ.
+    readback = read_layer_arrays(tmp_model)
+    for name in (ENCODER_LSTM, DECODER_LSTM, DECODER_DENSE):
+        if not all(np.array_equal(a, b) for a, b in zip(readback[name], arrays[name])):
+            raise CheckpointError(f"{tmp_model}: weights read back with h5py differ from the model's {name}")
     os.replace(tmp_model, directory / MODEL_FILE)
     write_json(directory / VOCAB_FILE, vocab.to_dict())
     write_json(directory / METADATA_FILE, {**metadata, "model_config": config.to_dict()})
@@ -89,24 +107,70 @@ def read_metadata(directory: str | Path) -> dict[str, Any]:
     return read_json(Path(directory) / METADATA_FILE)
 
 
-def check_shapes(model, vocab: Vocabulary, config: ModelConfig, where: Path) -> None:
-    """Raise CheckpointError unless the weights fit the vocabulary and the config."""
+def _snake_case(name: str) -> str:
+    """Keras' own naming.to_snake_case: how it names a layer class's group in model.weights.h5."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def read_layer_arrays(model_path: str | Path) -> dict[str, list[np.ndarray]]:
+    """Each named layer's weights from a `.keras` file, read with h5py; no TensorFlow, no code run.
+
+    Keras 3 stores a functional model's weights under `layers/<class in snake case>[_<n>]`, numbered
+    per class in the order of `config.json`'s layer list (e.g. the second LSTM is `layers/lstm_1`),
+    with a recurrent layer's variables under `cell/vars/<i>` and others under `vars/<i>`.
+    """
+    import h5py
+
+    model_path = Path(model_path)
+    try:
+        with zipfile.ZipFile(model_path) as archive:
+            config = json.loads(archive.read("config.json"))
+            weights = io.BytesIO(archive.read("model.weights.h5"))
+        layers = config["config"]["layers"]
+        seen: dict[str, int] = {}
+        arrays: dict[str, list[np.ndarray]] = {}
+        with h5py.File(weights, "r") as h5:
+            for layer in layers:
+                group_name = _snake_case(layer["class_name"])
+                count = seen.get(group_name, 0)
+                seen[group_name] = count + 1
+                path = f"layers/{group_name}" + (f"_{count}" if count else "")
+                if path not in h5:
+                    continue  # layers without weights (inputs, masks) may have no group
+                group = h5[path]
+                variables = group["cell/vars"] if "cell" in group else group["vars"]
+                arrays[layer["config"]["name"]] = [np.asarray(variables[str(i)]) for i in range(len(variables))]
+    except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile) as err:
+        raise CheckpointError(f"{model_path}: corrupt or not a Keras 3 model file ({type(err).__name__}: {err})") from None
+    return arrays
+
+
+def check_shapes(layers: dict[str, list[np.ndarray]], vocab: Vocabulary, config: ModelConfig, where: Path) -> None:
+    """Raise CheckpointError unless the layers' weights fit the vocabulary and the config."""
     problems = []
     if config.num_encoder_tokens != vocab.num_encoder_tokens:
         problems.append(f"config says {config.num_encoder_tokens} input characters, vocabulary has {vocab.num_encoder_tokens}")
     if config.num_decoder_tokens != vocab.num_decoder_tokens:
         problems.append(f"config says {config.num_decoder_tokens} target characters, vocabulary has {vocab.num_decoder_tokens}")
-    try:
-        if config.input_encoding == "embedding":
-            enc_in = model.get_layer(ENCODER_EMBEDDING).get_weights()[0].shape[0] - 1
-            dec_in = model.get_layer(DECODER_EMBEDDING).get_weights()[0].shape[0] - 1
-        else:
-            enc_in = model.get_layer(ENCODER_LSTM).get_weights()[0].shape[0]
-            dec_in = model.get_layer(DECODER_LSTM).get_weights()[0].shape[0]
-        units = model.get_layer(ENCODER_LSTM).get_weights()[1].shape[0]
-        dense_out = model.get_layer(DECODER_DENSE).get_weights()[0].shape[1]
-    except ValueError as err:  # get_layer raises ValueError for a missing name
-        raise CheckpointError(f"{where}: not a seq2seq model of this project ({err})") from None
+    needed = [ENCODER_LSTM, DECODER_LSTM, DECODER_DENSE]
+    if config.input_encoding == "embedding":
+        needed += [ENCODER_EMBEDDING, DECODER_EMBEDDING]
+    missing = [name for name in needed if name not in layers]
+    if missing:
+        raise CheckpointError(f"{where}: not a seq2seq model of this project (no layer named {', '.join(missing)})")
+    shapes_ok = (len(layers[ENCODER_LSTM]) == 3 and len(layers[DECODER_LSTM]) == 3 and len(layers[DECODER_DENSE]) == 2)
+    if not shapes_ok:
+        raise CheckpointError(f"{where}: unexpected weights in the LSTM or Dense layers")
+    if config.input_encoding == "embedding":
+        enc_in = layers[ENCODER_EMBEDDING][0].shape[0] - 1
+        dec_in = layers[DECODER_EMBEDDING][0].shape[0] - 1
+    else:
+        enc_in = layers[ENCODER_LSTM][0].shape[0]
+        dec_in = layers[DECODER_LSTM][0].shape[0]
+    units = layers[ENCODER_LSTM][1].shape[0]
+    dense_out = layers[DECODER_DENSE][0].shape[1]
     if enc_in != vocab.num_encoder_tokens:
         problems.append(f"encoder input takes {enc_in} characters but the vocabulary has {vocab.num_encoder_tokens}")
     if dec_in != vocab.num_decoder_tokens:
@@ -119,9 +183,8 @@ def check_shapes(model, vocab: Vocabulary, config: ModelConfig, where: Path) -> 
         raise CheckpointError(f"{where}: shapes do not match {VOCAB_FILE}: " + "; ".join(problems))
 
 
-def load_keras(directory: str | Path):
-    """Load (Keras model, vocabulary, model config, metadata) from a checkpoint directory."""
-    directory = Path(directory)
+def _read_parts(directory: Path) -> tuple[Vocabulary, ModelConfig, dict[str, Any], Path]:
+    """Vocabulary, model config, metadata and the model file's path, each checked."""
     if not directory.is_dir():
         raise CheckpointError(f"{directory}: not a checkpoint directory (expected a folder holding {', '.join(REQUIRED_FILES)})")
     vocab_data = read_json(directory / VOCAB_FILE)
@@ -137,17 +200,25 @@ def load_keras(directory: str | Path):
     model_path = directory / MODEL_FILE
     if not model_path.is_file():
         raise CheckpointError(f"{model_path}: missing (a checkpoint needs {', '.join(REQUIRED_FILES)})")
+    return vocab, config, metadata, model_path
+
+
+def load_keras(directory: str | Path):
+    """Load (Keras model, vocabulary, model config, metadata) with Keras' loader, safe_mode=True."""
+    vocab, config, metadata, model_path = _read_parts(Path(directory))
     import keras
 
     try:
         model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
     except Exception as err:  # Keras raises many types for a damaged zip or config
         raise CheckpointError(f"{model_path}: corrupt or not a Keras 3 model file ({type(err).__name__}: {err})") from None
-    check_shapes(model, vocab, config, model_path)
+    check_shapes(layer_arrays(model), vocab, config, model_path)
     return model, vocab, config, metadata
 
 
 def load(directory: str | Path) -> Translator:
-    """Load a checkpoint directory into a ready Translator (the Keras model is not kept)."""
-    model, vocab, config, metadata = load_keras(directory)
-    return Translator(vocab, config, engine_weights(model, config), metadata)
+    """Load a checkpoint directory into a ready Translator (weights only; TensorFlow is not imported)."""
+    vocab, config, metadata, model_path = _read_parts(Path(directory))
+    arrays = read_layer_arrays(model_path)
+    check_shapes(arrays, vocab, config, model_path)
+    return Translator(vocab, config, engine_weights_from_arrays(arrays, config), metadata)

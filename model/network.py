@@ -88,20 +88,30 @@ def build_inference_models(model, config: ModelConfig):
     return encoder_model, decoder_model
 
 
-def _lstm_weights(layer, embedding=None) -> LSTMWeights:
-    kernel, recurrent_kernel, bias = (np.asarray(w, dtype=np.float32) for w in layer.get_weights())
+def _lstm_weights(lstm: list[np.ndarray], embedding: list[np.ndarray] | None = None) -> LSTMWeights:
+    kernel, recurrent_kernel, bias = (np.asarray(w, dtype=np.float32) for w in lstm)
     if embedding is not None:
         # Row 0 of the embedding is the masked padding id; real token i lives in row i + 1.
-        table = np.asarray(embedding.get_weights()[0], dtype=np.float32)[1:] @ kernel
+        table = np.asarray(embedding[0], dtype=np.float32)[1:] @ kernel
     else:
         table = kernel  # a one-hot row times the kernel selects that row
     return LSTMWeights(np.ascontiguousarray(table), recurrent_kernel, bias)
 
 
+def layer_arrays(model) -> dict[str, list[np.ndarray]]:
+    """Each named layer's weights as NumPy arrays, in Keras' order (kernel, recurrent_kernel, bias)."""
+    return {layer.name: [np.asarray(w) for w in layer.get_weights()] for layer in model.layers}
+
+
+def engine_weights_from_arrays(layers: dict[str, list[np.ndarray]], config: ModelConfig) -> Seq2SeqWeights:
+    """Build the engine's weights from per-layer arrays, looked up by layer name."""
+    embedded = config.input_encoding == "embedding"
+    encoder = _lstm_weights(layers[ENCODER_LSTM], layers[ENCODER_EMBEDDING] if embedded else None)
+    decoder = _lstm_weights(layers[DECODER_LSTM], layers[DECODER_EMBEDDING] if embedded else None)
+    dense_kernel, dense_bias = (np.asarray(w, dtype=np.float32) for w in layers[DECODER_DENSE])
+    return Seq2SeqWeights(encoder, decoder, dense_kernel, dense_bias)
+
+
 def engine_weights(model, config: ModelConfig) -> Seq2SeqWeights:
     """Take the engine's weights from a trained Keras model's named layers."""
-    embedded = config.input_encoding == "embedding"
-    encoder = _lstm_weights(model.get_layer(ENCODER_LSTM), model.get_layer(ENCODER_EMBEDDING) if embedded else None)
-    decoder = _lstm_weights(model.get_layer(DECODER_LSTM), model.get_layer(DECODER_EMBEDDING) if embedded else None)
-    dense_kernel, dense_bias = (np.asarray(w, dtype=np.float32) for w in model.get_layer(DECODER_DENSE).get_weights())
-    return Seq2SeqWeights(encoder, decoder, dense_kernel, dense_bias)
+    return engine_weights_from_arrays(layer_arrays(model), config)

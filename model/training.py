@@ -192,6 +192,7 @@ def train(
             x=_bucketed_dataset(pick(input_texts, train_idx), pick(target_texts, train_idx), vocab, config.batch_size, config.seed, True),
             validation_data=_bucketed_dataset(pick(input_texts, val_idx), pick(target_texts, val_idx), vocab, config.batch_size, config.seed, False)
             if len(val_idx) else None,
+            shuffle=False,  # the generator already shuffles whole batches; Keras would only warn
         )
     else:
         # The recipe: full one-hot arrays and Keras' own validation_split (the unshuffled tail).

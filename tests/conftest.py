@@ -47,3 +47,20 @@ def tiny_checkpoint(tmp_path_factory, shared_data) -> Path:
 def tiny_fast_checkpoint(tmp_path_factory, shared_data) -> Path:
     """A fast-recipe checkpoint (embeddings, masking, bucketing) trained for 3 epochs on 300 pairs."""
     return _train_tiny(tmp_path_factory.mktemp("tiny-fast"), shared_data, "fast")
+
+
+@pytest.fixture(scope="session")
+def small_checkpoint(tmp_path_factory, shared_data) -> Path:
+    """A keras-io recipe checkpoint trained long enough (20 epochs, latent_dim 32) to emit varied,
+    END-terminated translations, so decoding tests see real choices rather than a run of spaces."""
+    from model import checkpoint, data, training
+    from model.config import TrainConfig
+
+    out = tmp_path_factory.mktemp("small-recipe")
+    pairs = data.read_pairs(shared_data, limit=300)
+    config = TrainConfig(num_samples=300, epochs=20, latent_dim=32, batch_size=32, learning_rate=0.01, seed=7)
+    result = training.train(pairs, config, verbose=0)
+    metadata = {"recipe": "keras-io", "train_config": config.to_dict(), "history": result.history,
+                "data": {"source": str(shared_data), **result.data_info}, "command": "tests/conftest.py small fixture"}
+    checkpoint.save(out, result.model, result.vocab, result.model_config, metadata)
+    return out

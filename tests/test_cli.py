@@ -1,0 +1,147 @@
+"""The command line contract (model/__main__.py), run as other tools run it: `python -m model ...`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from model import checkpoint
+from model.translator import DecodeOptions
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow  # every test starts Python (and most TensorFlow) in a subprocess
+
+
+def run_cli(*args, stdin=None, timeout=180):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "model", *map(str, args)], input=stdin, capture_output=True,
+                          text=True, encoding="utf-8", cwd=REPO, env=env, timeout=timeout)
+
+
+def jsonl(stdout):
+    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
+def test_translate_sentences_from_arguments(small_checkpoint):
+    proc = run_cli("translate", "--model", small_checkpoint, "Go.", "", "Help!")
+    assert proc.returncode == 0, proc.stderr
+    expected = [r.translation for r in checkpoint.load(small_checkpoint).translate_batch(["Go.", "Help!"])]
+    # A sentence that cannot be translated leaves an empty line, so output lines match input lines.
+    assert proc.stdout.split("\n") == [expected[0], "", expected[1], ""]
+    assert "empty" in proc.stderr
+
+
+def test_translate_stdin_jsonl_with_bad_lines(small_checkpoint):
+    lines = ["Go.", "", "Hug € me.", "Hi.", "Go on. I see. Help!"]
+    stdin = "\r\n".join(lines) + "\r\n"  # Windows line endings are not part of the sentences
+    proc = run_cli("translate", "--model", small_checkpoint, "--jsonl", "--top-k", "3", stdin=stdin)
+    assert proc.returncode == 0, proc.stderr
+    rows = jsonl(proc.stdout)
+    assert [row["input"] for row in rows] == lines  # one line per input, in order, bad ones included
+    good = [rows[0], rows[3], rows[4]]
+    translator = checkpoint.load(small_checkpoint)
+    for row in good:
+        assert set(row) == {"input", "translation", "score", "steps", "nbest", "warnings"}
+        assert row["nbest"] == []
+        for step in row["steps"]:
+            assert set(step) == {"char", "prob", "top"}
+            assert len(step["top"]) == 3 and step["top"][0] == [step["char"], step["prob"]]
+        expected = translator.translate(row["input"], DecodeOptions(top_k=3)).to_dict()
+        assert row["translation"] == expected["translation"]
+        assert row["score"] == pytest.approx(expected["score"], abs=1e-4)
+    assert any("trained on at most" in w for w in rows[4]["warnings"])
+    for row, needle in ((rows[1], "empty"), (rows[2], "'€'")):
+        assert set(row) == {"input", "error"} and needle in row["error"]
+
+
+def test_beam_size_gives_nbest(small_checkpoint):
+    proc = run_cli("translate", "--model", small_checkpoint, "--beam-size", "3", "--jsonl", "Go.", "I see.")
+    assert proc.returncode == 0, proc.stderr
+    translator = checkpoint.load(small_checkpoint)
+    for row in jsonl(proc.stdout):
+        scores = [n["score"] for n in row["nbest"]]
+        assert len(row["nbest"]) == 3 and scores == sorted(scores, reverse=True)
+        assert row["translation"] == row["nbest"][0]["translation"]
+        expected = translator.translate(row["input"], DecodeOptions(method="beam", beam_size=3))
+        assert [n["translation"] for n in row["nbest"]] == [n["translation"] for n in expected.nbest]
+
+
+def test_sampling_is_reproducible_across_runs(small_checkpoint):
+    # The subprocess and this test process are two separate runs with the same seed.
+    stdin = "Go.\nHi.\nRun!\nHelp!\n"
+    proc = run_cli("translate", "--model", small_checkpoint, "--temperature", "1.5", "--seed", "7", "--jsonl", stdin=stdin)
+    assert proc.returncode == 0, proc.stderr
+    rows = jsonl(proc.stdout)
+    expected = checkpoint.load(small_checkpoint).translate_batch(
+        stdin.split(), DecodeOptions(method="sample", temperature=1.5, seed=7))
+    assert [row["translation"] for row in rows] == [r.translation for r in expected]
+    assert [[s["char"] for s in row["steps"]] for row in rows] == [[s.char for s in r.steps] for r in expected]
+
+
+def test_unloadable_model_exits_non_zero(tmp_path, tiny_checkpoint):
+    proc = run_cli("translate", "--model", tmp_path / "no-such-model", "Go.")
+    assert proc.returncode != 0 and proc.stdout == ""
+    assert "no-such-model" in proc.stderr
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for name in ("vocab.json", "metadata.json"):
+        (broken / name).write_bytes((tiny_checkpoint / name).read_bytes())
+    (broken / "model.keras").write_bytes(b"garbage")
+    proc = run_cli("translate", "--model", broken, "--jsonl", "Go.")
+    assert proc.returncode != 0 and proc.stdout == ""
+    assert "model.keras" in proc.stderr and "corrupt" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--temperature", "0"], "temperature"),
+        (["--temperature", "-1"], "temperature"),
+        (["--beam-size", "2", "--temperature", "0.5"], "either"),
+        (["--top-k", "0"], "top-k"),
+    ],
+)
+def test_impossible_decoding_options_exit_2(args, message, tmp_path):
+    # Checked before the model is loaded, so the (missing) model is never reached.
+    proc = run_cli("translate", "--model", tmp_path / "unused", *args, "Go.")
+    assert proc.returncode == 2
+    assert message in proc.stderr
+
+
+def test_evaluate_prints_figures_for_greedy_and_beam(tiny_checkpoint, tmp_path):
+    rows_path = tmp_path / "rows.jsonl"
+    proc = run_cli("evaluate", "--model", tiny_checkpoint, "--limit", "25", "--beam-size", "2", "--quiet",
+                   "--jsonl", rows_path)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["split"] == "heldout" and report["sentences"] == 25
+    for name in ("greedy", "beam2"):
+        figures = report[name]
+        for key in ("chrf", "chrf++", "bleu", "exact_match"):
+            assert 0.0 <= figures[key] <= 100.0
+        assert figures["sentences"] == 25
+        assert 0 <= figures["untranslatable"] <= 25
+    rows = jsonl(rows_path.read_text(encoding="utf-8"))
+    assert len(rows) == 50 and {r["decoding"] for r in rows} == {"greedy", "beam2"}
+    assert all(r["references"] for r in rows)
+
+
+def test_help_lists_the_contract():
+    proc = run_cli("translate", "--help")
+    assert proc.returncode == 0
+    for option in ("--model", "--beam-size", "--top-k", "--temperature", "--seed", "--jsonl", "--drop-unknown"):
+        assert option in proc.stdout
+
+
+def test_default_model_translates_offline():
+    """A fresh clone translates with the bundled model, no network needed."""
+    if not (checkpoint.bundled_path("default") / checkpoint.MODEL_FILE).is_file():
+        pytest.skip("the bundled model is not in this checkout yet")
+    proc = run_cli("translate", "--model", "default", "--jsonl", "Go.")
+    assert proc.returncode == 0, proc.stderr
+    (row,) = jsonl(proc.stdout)
+    assert row["translation"] and row["steps"][-1]["char"] == "\n"

@@ -1,0 +1,98 @@
+"""Scoring (model/evaluation.py) and the evaluation splits (model/splits.py)."""
+
+from __future__ import annotations
+
+import pytest
+from sacrebleu.metrics import BLEU, CHRF
+
+from model import checkpoint, data, evaluation, splits
+from model.translator import DecodeOptions
+
+
+def test_hypothesis_equal_to_the_second_reference_is_an_exact_match():
+    hypotheses = ["Salut !", "Va !"]
+    grouped = [["Bonjour !", "Salut !"], ["Va !"]]
+    figures = evaluation.score(hypotheses, grouped)
+    assert figures["exact_match"] == 100.0
+    assert figures["chrf"] == 100.0  # chrF takes the best reference of each sentence
+    only_first = evaluation.score(hypotheses, [["Bonjour !"], ["Va !"]])
+    assert only_first["exact_match"] == 50.0 and only_first["chrf"] < 100.0
+
+
+def test_uneven_reference_counts_match_sacrebleu():
+    hypotheses = ["Je suis ici.", "Il est parti.", "Nous sommes arrivés en retard."]
+    grouped = [["Je suis là.", "Je suis ici.", "J'y suis."], ["Il est parti."], ["Nous arrivâmes en retard.", "On était en retard."]]
+    figures = evaluation.score(hypotheses, grouped)
+    # The same corpus laid out by hand as sacrebleu's reference streams (None = no such reference).
+    streams = [["Je suis là.", "Il est parti.", "Nous arrivâmes en retard."],
+               ["Je suis ici.", None, "On était en retard."],
+               ["J'y suis.", None, None]]
+    assert figures["chrf"] == round(CHRF().corpus_score(hypotheses, streams).score, 2)
+    assert figures["chrf++"] == round(CHRF(word_order=2).corpus_score(hypotheses, streams).score, 2)
+    assert figures["bleu"] == round(BLEU().corpus_score(hypotheses, streams).score, 2)
+    assert figures["exact_match"] == pytest.approx(200 / 3, abs=0.01)
+    # Multiple references can only help.
+    first_only = evaluation.score(hypotheses, [[refs[0]] for refs in grouped])
+    assert figures["chrf"] > first_only["chrf"] and figures["bleu"] >= first_only["bleu"]
+
+
+@pytest.fixture(scope="module")
+def translator(small_checkpoint):
+    return checkpoint.load(small_checkpoint)
+
+
+@pytest.mark.slow
+def test_untranslatable_inputs_are_counted_and_scored_empty(translator):
+    sources = ["Go.", "Hi.", "Zürich €!", ""]
+    references = [["Va !"], ["Salut !"], ["Zurich !"], ["Rien."]]
+    figures, rows = evaluation.evaluate(translator, sources, references, progress=False, batch_size=3)
+    assert figures["sentences"] == 4 and figures["untranslatable"] == 2
+    assert [r["translation"] is None for r in rows] == [False, False, True, True]
+    assert "'€'" in rows[2]["error"] and "empty" in rows[3]["error"]
+    hypotheses = [translator.translate(s).translation for s in sources[:2]] + ["", ""]
+    expected = evaluation.score(hypotheses, references)
+    for key in ("chrf", "chrf++", "bleu", "exact_match"):
+        assert figures[key] == expected[key]
+    beam, _ = evaluation.evaluate(translator, sources, references, DecodeOptions(method="beam", beam_size=2),
+                                  progress=False)
+    assert beam["untranslatable"] == 2
+    with pytest.raises(ValueError, match="nothing to evaluate"):
+        evaluation.evaluate(translator, [], [], progress=False)
+
+
+@pytest.mark.slow
+def test_training_sentences_score_as_exact_matches(translator, shared_data):
+    # The model saw these pairs; where its greedy output equals any reference, it must count.
+    sources, references = data.group_references(data.read_pairs(shared_data, limit=240))
+    figures, rows = evaluation.evaluate(translator, sources, references, progress=False)
+    matches = sum(r["translation"] in r["references"] for r in rows)
+    assert figures["exact_match"] == round(100 * matches / len(sources), 2)
+
+
+@pytest.mark.slow
+def test_heldout_split_never_overlaps_training(translator, shared_data):
+    sources, references, info = splits.load_split(translator.metadata, "heldout", limit=None)
+    trained = {p.english for p in data.read_pairs(shared_data, limit=300)}
+    assert sources and not set(sources) & trained
+    assert info["data_sha256"] and info["sentences_fingerprint"] == data.fingerprint(sources)
+    assert len(sources) == len(set(sources)) == len(references)
+    # Every translation of a held-out sentence is among its references.
+    pairs = data.read_pairs(shared_data, limit=20000)
+    by_english = {}
+    for pair in pairs:
+        by_english.setdefault(pair.english, []).append(pair.french)
+    for source, refs in zip(sources, references):
+        if source in by_english:
+            assert refs[: len(by_english[source])] == by_english[source]
+
+
+@pytest.mark.slow
+def test_recipe_and_val_splits(translator):
+    sources, references, _ = splits.load_split(translator.metadata, "recipe", limit=50)
+    assert sources[:3] == ["Go.", "Hi.", "Run!"] and len(sources) == 50
+    val_sources, _, _ = splits.load_split(translator.metadata, "val")
+    trained = translator.metadata["data"]["num_training_pairs"]
+    train_english = {p.english for p in data.read_pairs(translator.metadata["data"]["source"], limit=trained)}
+    assert val_sources and not set(val_sources) & train_english
+    with pytest.raises(ValueError, match="split must be"):
+        splits.load_split(translator.metadata, "test")

@@ -1,0 +1,123 @@
+"""The Translator (model/translator.py): input checks, padding as in training, results and options."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from model import checkpoint
+from model.translator import DecodeOptions, InputError
+
+pytestmark = pytest.mark.slow  # every test here loads a checkpoint trained by a fixture
+
+
+@pytest.fixture(scope="module")
+def translator(small_checkpoint):
+    return checkpoint.load(small_checkpoint)
+
+
+@pytest.mark.parametrize("text", ["", " ", "   \t  ", "\n"])
+def test_empty_input_is_a_clear_error(translator, text):
+    with pytest.raises(InputError, match="empty"):
+        translator.translate(text)
+
+
+def test_unknown_characters_are_listed(translator):
+    assert translator.vocab.unknown_input_characters("Go.") == []
+    with pytest.raises(InputError) as excinfo:
+        translator.translate("Go€ to Zürich~.")
+    message = str(excinfo.value)
+    for char in ("€", "ü", "~"):
+        assert repr(char) in message
+    assert "'G'" not in message and "drop" in message
+
+
+def test_drop_unknown_drops_and_reports(translator):
+    options = DecodeOptions(drop_unknown=True)
+    result = translator.translate("Go€~.", options)
+    assert result.input == "Go."
+    assert result.translation == translator.translate("Go.").translation
+    assert any("dropped" in w and "'€'" in w and "'~'" in w for w in result.warnings)
+    # Dropping a word-sized run of unknown characters leaves no double space behind.
+    assert translator.translate("Hug €€ me.", options).input == "Hug me."
+    with pytest.raises(InputError, match="only characters outside"):
+        translator.translate("€€€", options)
+
+
+def test_long_input_is_translated_with_a_warning(translator):
+    limit = translator.vocab.max_encoder_seq_length
+    text = "Go on. I see. Help!"
+    assert len(text) > limit
+    result = translator.translate(text)
+    assert result.steps and result.input == text
+    assert any(f"at most {limit}" in w for w in result.warnings)
+    assert not any("at most" in w for w in translator.translate("Go.").warnings)
+
+
+def test_input_is_padded_with_spaces_like_training(translator):
+    """Explicit trailing spaces up to max_encoder_seq_length are exactly the recipe's padding, so
+    they change nothing; the engine must have run over the padding for short inputs."""
+    vocab = translator.vocab
+    prepared = translator.prepare("Go.")
+    ids, lengths = translator._encoder_batch([prepared])
+    assert ids.shape == (1, vocab.max_encoder_seq_length)
+    assert ids[0].tolist() == [vocab.input_token_index[c] for c in "Go."] + [vocab.input_pad_index] * (
+        vocab.max_encoder_seq_length - 3)
+    assert lengths.tolist() == [vocab.max_encoder_seq_length]
+    # Running the encoder over the 3 characters only would give a different state.
+    h_padded, _ = translator.weights.encode(ids, lengths)
+    h_short, _ = translator.weights.encode(ids, np.array([3]))
+    assert not np.allclose(h_padded, h_short)
+
+
+def test_surrounding_whitespace_is_ignored(translator):
+    assert translator.translate("  Go.  ").translation == translator.translate("Go.").translation
+
+
+def test_batch_keeps_errors_in_place(translator):
+    results = translator.translate_batch(["Go.", "", "Hi.", "€"])
+    assert isinstance(results[1], InputError) and isinstance(results[3], InputError)
+    assert results[0].translation == translator.translate("Go.").translation
+    assert results[2].translation == translator.translate("Hi.").translation
+
+
+def test_result_serialises_to_the_cli_contract(translator):
+    result = translator.translate("Go.", DecodeOptions(method="beam", beam_size=3, top_k=2))
+    data = json.loads(json.dumps(result.to_dict()))
+    assert set(data) == {"input", "translation", "score", "steps", "nbest", "warnings"}
+    assert all(set(step) == {"char", "prob", "top"} for step in data["steps"])
+    assert all(len(step["top"]) == 2 and len(step["top"][0]) == 2 for step in data["steps"])
+    assert [set(n) for n in data["nbest"]] == [{"translation", "score"}] * 3
+    assert data["score"] == pytest.approx(sum(np.log(s["prob"]) for s in data["steps"]), abs=1e-4)
+
+
+def test_translation_drops_end_and_padding(translator):
+    for result in translator.translate_batch(["Go.", "Hi.", "Run!", "Help!"]):
+        chars = "".join(s.char for s in result.steps)
+        assert result.translation == chars.rstrip("\n").rstrip(" ")
+        assert "\n" not in result.translation
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (DecodeOptions(method="nucleus"), "method"),
+        (DecodeOptions(method="beam", beam_size=0), "beam size"),
+        (DecodeOptions(top_k=0), "top-k"),
+        (DecodeOptions(method="sample", temperature=0.0), "temperature"),
+        (DecodeOptions(method="sample", temperature=-1.0), "temperature"),
+    ],
+)
+def test_invalid_options_are_rejected(translator, options, message):
+    with pytest.raises(ValueError, match=message):
+        translator.translate("Go.", options)
+
+
+def test_masked_model_takes_no_padding(tiny_fast_checkpoint):
+    translator = checkpoint.load(tiny_fast_checkpoint)
+    ids, lengths = translator._encoder_batch([translator.prepare("Go."), translator.prepare("Hello!")])
+    assert lengths.tolist() == [3, 6] and ids.shape == (2, 6)
+    result = translator.translate("Go.")
+    assert result.steps
