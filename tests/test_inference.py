@@ -38,7 +38,7 @@ def model_under_test(request, shared_data):
     one trained here, so the test also runs where the bundled model is being retrained."""
     if request.param == "bundled":
         if not (BUNDLED / checkpoint.MODEL_FILE).is_file():
-            pytest.skip(f"no bundled recipe model at {BUNDLED}")
+            pytest.fail(f"no bundled recipe model at {BUNDLED}; it is committed with the repository")
         return BUNDLED, 10000
     return request.getfixturevalue("small_checkpoint"), 300
 
@@ -101,7 +101,7 @@ def test_bundled_model_is_the_one_its_metadata_describes(shared_data):
     import hashlib
 
     if not (BUNDLED / checkpoint.MODEL_FILE).is_file():
-        pytest.skip(f"no bundled recipe model at {BUNDLED}")
+        pytest.fail(f"no bundled recipe model at {BUNDLED}; it is committed with the repository")
     metadata = checkpoint.read_metadata(BUNDLED)
     settings = metadata["train_config"]
     assert (settings["recipe"], settings["num_samples"], settings["epochs"], settings["batch_size"],
