@@ -19,12 +19,14 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter off the progress bar
 
+from model.config import RECIPES  # noqa: E402  (plain dataclasses: importing it loads no TensorFlow)
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Defaults shown as 'recipe' come from --recipe (keras-io: the keras.io example's values).",
     )
-    parser.add_argument("--recipe", choices=("keras-io", "fast"), default="keras-io",
+    parser.add_argument("--recipe", choices=RECIPES, default="keras-io",
                         help="keras-io: the faithful keras.io lstm_seq2seq reproduction; fast: masked, bucketed, "
                              "more data, early stopping (default: keras-io)")
     parser.add_argument("--data", help="Anki pair file (.txt) or the fra-eng release (.zip); "
@@ -105,7 +107,7 @@ def main(argv=None) -> int:
             print(f"train.py: error: {err}", file=sys.stderr)
             return 2
 
-    from model import checkpoint, data, evaluation, plots, training
+    from model import checkpoint, data, evaluation, plots, splits, training
     from model.translator import DecodeOptions
 
     data_path = Path(args.data) if args.data else data.download_fra_eng()
@@ -142,8 +144,7 @@ def main(argv=None) -> int:
     if not args.no_eval:
         # Evaluate the saved checkpoint, not the in-memory model: this also proves it loads.
         translator = checkpoint.load(out)
-        _, heldout = data.split_pairs(pairs, data.HeldoutSpec(**{k: v for k, v in result.data_info["heldout"].items()
-                                                                  if k in data.HeldoutSpec.__dataclass_fields__}))
+        _, heldout = data.split_pairs(pairs, splits.heldout_spec(metadata))
         sources, references = data.group_references(heldout)
         metadata["evaluation"] = {"split": "heldout", "sentences_fingerprint": data.fingerprint(sources)}
         runs = [("greedy", DecodeOptions())]

@@ -77,8 +77,9 @@ def save(directory: str | Path, model, vocab: Vocabulary, config: ModelConfig, m
     export.save(tmp_model)
     # The light reader must see exactly the weights Keras saved, or serving would silently differ.
     readback = read_layer_arrays(tmp_model)
-    for name in (ENCODER_LSTM, DECODER_LSTM, DECODER_DENSE):
-        if not all(np.array_equal(a, b) for a, b in zip(readback[name], arrays[name])):
+    for name, expected in arrays.items():
+        got = readback.get(name, [])
+        if len(got) != len(expected) or not all(np.array_equal(a, b) for a, b in zip(got, expected)):
             raise CheckpointError(f"{tmp_model}: weights read back with h5py differ from the model's {name}")
     os.replace(tmp_model, directory / MODEL_FILE)
     write_json(directory / VOCAB_FILE, vocab.to_dict())
