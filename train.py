@@ -28,11 +28,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--recipe", choices=RECIPES, default="keras-io",
                         help="keras-io: the faithful keras.io lstm_seq2seq reproduction; fast: masked, bucketed, "
-                             "more data, early stopping (default: keras-io)")
+                             "more data, early stopping; attention: bidirectional encoder + Luong attention on the "
+                             "whole corpus (default: keras-io)")
     parser.add_argument("--data", help="Anki pair file (.txt) or the fra-eng release (.zip); "
                                        "default: download fra-eng.zip like the recipe, into Keras' cache")
     parser.add_argument("--out", help="checkpoint directory to write (default: runs/<recipe>-<timestamp>)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint in --out")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start afresh in a non-empty --out, deleting its checkpoint and any unfinished run's backup")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted run in --out from its last finished epoch (same settings)")
     group = parser.add_argument_group("hyperparameters (default: the recipe's)")
     group.add_argument("--num-samples", type=int, help="train on the first N lines of the data (keras-io: 10000)")
     group.add_argument("--epochs", type=int, help="number of epochs, an upper bound with early stopping (keras-io: 100)")
@@ -68,6 +72,44 @@ def build_config(args: argparse.Namespace):
     return config
 
 
+RUN_FILE = ".run.json"  # the settings of the run that owns --out's backup, to check a --resume against
+
+
+def prepare_output(out: Path, config, resume: bool, overwrite: bool) -> None:
+    """Make `out` ready for this run, or raise ValueError saying which flag the situation needs.
+
+    An interrupted run leaves `out/.backup/` (Keras' BackupAndRestore) and `out/.run.json`.
+    --resume continues it, but only with the same settings; --overwrite deletes both and starts over.
+    """
+    import json
+    import shutil
+
+    from model.config import dumps
+
+    if resume and overwrite:
+        raise ValueError("--resume and --overwrite contradict each other: pick one")
+    backup, run_file = out / ".backup", out / RUN_FILE
+    if resume:
+        if not backup.is_dir():
+            raise ValueError(f"--resume: {out} holds no interrupted run to resume (no {backup}); "
+                             f"start a new run without --resume")
+        saved = json.loads(run_file.read_text(encoding="utf-8")) if run_file.is_file() else {}
+        changed = sorted(k for k in set(saved) | set(config.to_dict()) if saved.get(k) != config.to_dict().get(k))
+        if changed:
+            details = ", ".join(f"{k}: {saved.get(k)!r} -> {config.to_dict().get(k)!r}" for k in changed)
+            raise ValueError(f"--resume: the settings differ from the interrupted run's ({details}); "
+                             f"resume with the same options, or pass --overwrite to start afresh")
+        return
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
+            hint = " pass --resume to continue the interrupted run in it," if backup.is_dir() else ""
+            raise ValueError(f"{out} is not empty;{hint} pass --overwrite to start afresh, or choose another --out")
+        shutil.rmtree(backup, ignore_errors=True)  # a fresh run must never pick up an old backup
+        run_file.unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    run_file.write_text(dumps(config.to_dict()) + "\n", encoding="utf-8")
+
+
 def library_versions() -> dict[str, str]:
     import keras
     import numpy
@@ -95,8 +137,10 @@ def main(argv=None) -> int:
         return 2
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(args.out or f"runs/{args.recipe}-{stamp}")
-    if out.exists() and any(out.iterdir()) and not args.overwrite:
-        print(f"train.py: error: {out} is not empty; pass --overwrite to replace it or choose another --out", file=sys.stderr)
+    try:
+        prepare_output(out, config, args.resume, args.overwrite)
+    except ValueError as err:
+        print(f"train.py: error: {err}", file=sys.stderr)
         return 2
     if args.push_to_hub:
         from model import hub
@@ -107,7 +151,7 @@ def main(argv=None) -> int:
             print(f"train.py: error: {err}", file=sys.stderr)
             return 2
 
-    from model import checkpoint, data, evaluation, plots, splits, training
+    from model import checkpoint, data, evaluation, plots, provenance, splits, training
     from model.translator import DecodeOptions
 
     data_path = Path(args.data) if args.data else data.download_fra_eng()
@@ -132,9 +176,12 @@ def main(argv=None) -> int:
         "strategy": args.strategy,
         "versions": library_versions(),
         "command": "python train.py " + shlex.join(sys.argv[1:] if argv is None else argv),
+        "commit": provenance.git_commit(),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     checkpoint.save(out, result.model, result.vocab, result.model_config, metadata)
+    if not result.interrupted:
+        (out / RUN_FILE).unlink(missing_ok=True)  # the run is finished: nothing left to resume
     plots.training_curves(result.history, out / checkpoint.CURVES_FILE, f"{config.recipe}: {out.name}")
     print(f"saved checkpoint to {out}", flush=True)
     if result.interrupted:

@@ -36,6 +36,7 @@ from .network import (
     ENCODER_EMBEDDING,
     ENCODER_LSTM,
     build_training_model,
+    expected_shapes,
     engine_weights_from_arrays,
     layer_arrays,
 )
@@ -141,12 +142,22 @@ def read_layer_arrays(model_path: str | Path) -> dict[str, list[np.ndarray]]:
                 path = f"layers/{group_name}" + (f"_{count}" if count else "")
                 if path not in h5:
                     continue  # layers without weights (inputs, masks) may have no group
-                group = h5[path]
-                variables = group["cell/vars"] if "cell" in group else group["vars"]
-                arrays[layer["config"]["name"]] = [np.asarray(variables[str(i)]) for i in range(len(variables))]
+                arrays[layer["config"]["name"]] = _group_variables(h5[path])
     except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile) as err:
         raise CheckpointError(f"{model_path}: corrupt or not a Keras 3 model file ({type(err).__name__}: {err})") from None
     return arrays
+
+
+def _group_variables(group) -> list[np.ndarray]:
+    """A layer group's variables in Keras' `get_weights()` order.
+
+    Plain layers keep them under `vars/<i>`, recurrent layers under `cell/vars/<i>`, and a
+    Bidirectional wrapper holds a `forward_layer` and a `backward_layer`, forward first.
+    """
+    if "forward_layer" in group:
+        return _group_variables(group["forward_layer"]) + _group_variables(group["backward_layer"])
+    variables = group["cell/vars"] if "cell" in group else group["vars"]
+    return [np.asarray(variables[str(i)]) for i in range(len(variables))]
 
 
 def check_shapes(layers: dict[str, list[np.ndarray]], vocab: Vocabulary, config: ModelConfig, where: Path) -> None:
@@ -156,23 +167,23 @@ def check_shapes(layers: dict[str, list[np.ndarray]], vocab: Vocabulary, config:
         problems.append(f"config says {config.num_encoder_tokens} input characters, vocabulary has {vocab.num_encoder_tokens}")
     if config.num_decoder_tokens != vocab.num_decoder_tokens:
         problems.append(f"config says {config.num_decoder_tokens} target characters, vocabulary has {vocab.num_decoder_tokens}")
-    needed = [ENCODER_LSTM, DECODER_LSTM, DECODER_DENSE]
-    if config.input_encoding == "embedding":
-        needed += [ENCODER_EMBEDDING, DECODER_EMBEDDING]
-    missing = [name for name in needed if name not in layers]
+    expected = expected_shapes(config)
+    missing = [name for name in expected if name not in layers]
     if missing:
         raise CheckpointError(f"{where}: not a seq2seq model of this project (no layer named {', '.join(missing)})")
-    shapes_ok = (len(layers[ENCODER_LSTM]) == 3 and len(layers[DECODER_LSTM]) == 3 and len(layers[DECODER_DENSE]) == 2)
-    if not shapes_ok:
-        raise CheckpointError(f"{where}: unexpected weights in the LSTM or Dense layers")
+    wrong_count = [f"{name} ({len(layers[name])} arrays, expected {len(shapes)})"
+                   for name, shapes in expected.items() if len(layers[name]) != len(shapes)]
+    if wrong_count:
+        raise CheckpointError(f"{where}: unexpected weights in layer {', '.join(wrong_count)}")
+    # The vocabulary-facing sizes first, in words a user can act on.
     if config.input_encoding == "embedding":
         enc_in = layers[ENCODER_EMBEDDING][0].shape[0] - 1
         dec_in = layers[DECODER_EMBEDDING][0].shape[0] - 1
     else:
         enc_in = layers[ENCODER_LSTM][0].shape[0]
         dec_in = layers[DECODER_LSTM][0].shape[0]
-    units = layers[ENCODER_LSTM][1].shape[0]
-    dense_out = layers[DECODER_DENSE][0].shape[1]
+    dense_out = layers[DECODER_DENSE][-1].shape[0]
+    units = layers[DECODER_LSTM][1].shape[0]
     if enc_in != vocab.num_encoder_tokens:
         problems.append(f"encoder input takes {enc_in} characters but the vocabulary has {vocab.num_encoder_tokens}")
     if dec_in != vocab.num_decoder_tokens:
@@ -181,6 +192,12 @@ def check_shapes(layers: dict[str, list[np.ndarray]], vocab: Vocabulary, config:
         problems.append(f"output layer predicts {dense_out} characters but the vocabulary has {vocab.num_decoder_tokens}")
     if units != config.latent_dim:
         problems.append(f"LSTMs have {units} units but the config says latent_dim={config.latent_dim}")
+    # Then every weight, exactly: nothing the engine multiplies may have an unexpected shape.
+    if not problems:
+        for name, shapes in expected.items():
+            found = [tuple(a.shape) for a in layers[name]]
+            if found != shapes:
+                problems.append(f"layer {name} has weights of shapes {found}, expected {shapes}")
     if problems:
         raise CheckpointError(f"{where}: shapes do not match {VOCAB_FILE}: " + "; ".join(problems))
 

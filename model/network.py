@@ -25,10 +25,22 @@ ENCODER_LSTM = "encoder_lstm"
 DECODER_LSTM = "decoder_lstm"
 DECODER_DROPOUT = "decoder_dropout"
 DECODER_DENSE = "decoder_dense"
+# Attention models only (Luong et al. 2015, "general" score).
+ATTENTION_KEYS = "attention_keys"  # W_a: encoder outputs -> keys, computed once per sentence
+ATTENTION = "attention"  # softmax(h_t . keys) over the unmasked English characters -> context
+ATTENTION_COMBINE = "attention_combine"  # tanh([context; h_t] W_c + b_c): Luong's attentional state
 
 
-def build_training_model(config: ModelConfig):
-    """The teacher-forced training model: [encoder_inputs, decoder_inputs] -> next-char probabilities."""
+def build_training_model(config: ModelConfig, with_attention_scores: bool = False):
+    """The teacher-forced training model: [encoder_inputs, decoder_inputs] -> next-char probabilities.
+
+    Args:
+        config: the network's shapes; `config.attention` picks `build_attention_model`.
+        with_attention_scores: attention models only: also output the attention weights
+            (batch, decoder steps, encoder steps), for the equivalence tests and the alignment plot.
+    """
+    if config.attention:
+        return build_attention_model(config, with_attention_scores)
     import keras
 
     onehot = config.input_encoding == "onehot"
@@ -59,6 +71,60 @@ def build_training_model(config: ModelConfig):
     return keras.Model([encoder_inputs, decoder_inputs], outputs, name="seq2seq")
 
 
+def build_attention_model(config: ModelConfig, with_attention_scores: bool = False):
+    """The `attention` recipe's network: the recipe's encoder-decoder plus Luong attention.
+
+    What changes from the recipe, in reading order:
+      1. the encoder returns its output at *every* English character (not just its final state),
+         reading the sentence both ways when `config.bidirectional`;
+      2. the decoder LSTM is seeded from the encoder's final states, exactly as in the recipe;
+      3. at each French step t, the decoder output h_t scores every English position s against
+         keys k_s = W_a e_s ("general" score h_t . k_s), padding masked; a softmax over s gives the
+         alignment weights a_ts, and the context c_t = sum_s a_ts e_s;
+      4. Luong's attentional state  h~_t = tanh(W_c [c_t; h_t] + b_c)  replaces h_t as the input of
+         the softmax layer.
+    All of it runs over the whole target sequence at once (teacher forcing), no Python loop.
+    """
+    import keras
+
+    encoder_inputs = keras.Input(shape=(None,), dtype="int32", name=ENCODER_INPUTS)
+    decoder_inputs = keras.Input(shape=(None,), dtype="int32", name=DECODER_INPUTS)
+    encoder_x = keras.layers.Embedding(
+        config.num_encoder_tokens + 1, config.embedding_dim, mask_zero=True, name=ENCODER_EMBEDDING
+    )(encoder_inputs)
+    decoder_x = keras.layers.Embedding(
+        config.num_decoder_tokens + 1, config.embedding_dim, mask_zero=True, name=DECODER_EMBEDDING
+    )(decoder_inputs)
+    encoder_lstm = keras.layers.LSTM(
+        config.encoder_units, return_sequences=True, return_state=True, dropout=config.dropout, name=ENCODER_LSTM
+    )
+    if config.bidirectional:
+        encoder_lstm = keras.layers.Bidirectional(encoder_lstm, merge_mode="concat", name=ENCODER_LSTM)
+        encoder_outputs, fwd_h, fwd_c, bwd_h, bwd_c = encoder_lstm(encoder_x)
+        state_h = keras.layers.Concatenate(name="encoder_state_h")([fwd_h, bwd_h])
+        state_c = keras.layers.Concatenate(name="encoder_state_c")([fwd_c, bwd_c])
+    else:
+        encoder_outputs, state_h, state_c = encoder_lstm(encoder_x)
+    decoder_lstm = keras.layers.LSTM(
+        config.latent_dim, return_sequences=True, return_state=True, dropout=config.dropout, name=DECODER_LSTM
+    )
+    decoder_outputs, _, _ = decoder_lstm(decoder_x, initial_state=[state_h, state_c])
+    keys = keras.layers.Dense(config.latent_dim, use_bias=False, name=ATTENTION_KEYS)(encoder_outputs)
+    # Padding is masked explicitly (not left to mask propagation) so the weights over it are exactly 0.
+    encoder_mask = keras.ops.not_equal(encoder_inputs, 0)
+    decoder_mask = keras.ops.not_equal(decoder_inputs, 0)
+    context, scores = keras.layers.Attention(name=ATTENTION)(
+        [decoder_outputs, encoder_outputs, keys], mask=[decoder_mask, encoder_mask], return_attention_scores=True
+    )
+    combined = keras.layers.Concatenate(name="attention_concat")([context, decoder_outputs])
+    attentional = keras.layers.Dense(config.latent_dim, activation="tanh", name=ATTENTION_COMBINE)(combined)
+    if config.dropout:
+        attentional = keras.layers.Dropout(config.dropout, name=DECODER_DROPOUT)(attentional)
+    outputs = keras.layers.Dense(config.num_decoder_tokens, activation="softmax", name=DECODER_DENSE)(attentional)
+    model_outputs = [outputs, scores] if with_attention_scores else outputs
+    return keras.Model([encoder_inputs, decoder_inputs], model_outputs, name="seq2seq_attention")
+
+
 def build_inference_models(model, config: ModelConfig):
     """The recipe's `encoder_model` and `decoder_model`, sharing the trained layers.
 
@@ -86,6 +152,35 @@ def build_inference_models(model, config: ModelConfig):
     probs = model.get_layer(DECODER_DENSE)(outputs)
     decoder_model = keras.Model([step_input, state_h, state_c], [probs, h, c], name="decoder_model")
     return encoder_model, decoder_model
+
+
+def expected_shapes(config: ModelConfig) -> dict[str, list[tuple[int, ...]]]:
+    """Every weight the network built from `config` has, by layer name, in Keras' order.
+
+    The checkpoint reader compares a model file against this before trusting it, so a kernel of the
+    wrong size (or two same-shaped layers swapped) is refused by name rather than failing mid-matmul.
+    """
+    n_in, n_out, u = config.num_encoder_tokens, config.num_decoder_tokens, config.latent_dim
+
+    def lstm(inputs: int, units: int) -> list[tuple[int, ...]]:
+        return [(inputs, 4 * units), (units, 4 * units), (4 * units,)]
+
+    embedded = config.input_encoding == "embedding"
+    enc_in = config.embedding_dim if embedded else n_in
+    dec_in = config.embedding_dim if embedded else n_out
+    shapes = {
+        ENCODER_LSTM: lstm(enc_in, config.encoder_units) * (2 if config.bidirectional else 1),
+        DECODER_LSTM: lstm(dec_in, u),
+        DECODER_DENSE: [(u, n_out), (n_out,)],
+    }
+    if embedded:
+        shapes[ENCODER_EMBEDDING] = [(n_in + 1, config.embedding_dim)]
+        shapes[DECODER_EMBEDDING] = [(n_out + 1, config.embedding_dim)]
+    if config.attention:
+        encoder_output = config.encoder_units * (2 if config.bidirectional else 1)
+        shapes[ATTENTION_KEYS] = [(encoder_output, u)]
+        shapes[ATTENTION_COMBINE] = [(encoder_output + u, u), (u,)]
+    return shapes
 
 
 def _lstm_weights(lstm: list[np.ndarray], embedding: list[np.ndarray] | None = None) -> LSTMWeights:

@@ -13,7 +13,7 @@ from typing import Any
 
 from . import data
 from .config import TrainConfig
-from .training import _validation_split, select_training_pairs
+from .training import _validation_split, select_training_pairs, validation_is_shuffled
 
 RECIPE_LINES = 10000  # the keras.io recipe's num_samples
 
@@ -54,7 +54,7 @@ def load_split(metadata: dict[str, Any], split: str, data_override: str | None =
         config = TrainConfig.from_dict(metadata["train_config"])
         trained, _ = select_training_pairs(pairs, config, heldout_spec(metadata))
         train_idx, val_idx = _validation_split(len(trained), config.validation_split, config.seed,
-                                               shuffled=config.recipe == "fast")
+                                               shuffled=validation_is_shuffled(config.recipe))
         seen = {trained[i].english for i in train_idx}
         chosen = [trained[i] for i in val_idx if trained[i].english not in seen]
     else:

@@ -1,17 +1,25 @@
-"""Training: the faithful keras.io recipe and our faster, better "fast" recipe.
+"""Training: one function per recipe, sharing only data selection, callbacks and the result.
 
-keras-io: the first `num_samples` pairs, one-hot characters padded with spaces to the longest
-sentence, categorical crossentropy over every step (padding included), RMSprop, and Keras'
-`validation_split` (the last 20% of the pairs, unshuffled).
+keras-io (`train_keras_io`): the first `num_samples` pairs, one-hot characters padded with spaces to
+the longest sentence, categorical crossentropy over every step (padding included), RMSprop, and
+Keras' `validation_split` (the last 20% of the pairs, unshuffled).
 
-fast: the same network with three changes that cut the work per epoch and one that adds data:
+fast (`train_fast`): the same network with three changes that cut the work per epoch and one that
+adds data:
   * characters are embedded ids, and padding is masked, so neither the LSTMs' outputs nor the loss
     spend anything on learning to predict spaces;
   * batches are built from sentences of similar length (bucketing), so a batch of short sentences
     runs a handful of LSTM steps instead of the longest sentence's 59;
   * targets are sparse integer ids rather than one-hot arrays (93x less target memory);
   * more pairs, dropout, and early stopping on validation loss with the best weights restored.
-Both recipes exclude the held-out split (see `model.data.split_pairs`).
+
+attention (`train_attention`): fast's data pipeline on the whole corpus (English up to
+`max_input_length` characters), with the attention network of `model.network.build_attention_model`
+and a learning rate that decays to zero over the fixed number of epochs (cosine), so a run's length
+is set in advance and a resumed run follows the same schedule.
+
+Every recipe excludes the held-out split (see `model.data.split_pairs`). Each can resume an
+interrupted run from its last finished epoch through Keras' BackupAndRestore.
 """
 
 from __future__ import annotations
@@ -70,7 +78,9 @@ def select_training_pairs(pairs: list[Pair], config: TrainConfig, spec: HeldoutS
 
 
 def _line_limit(pairs: list[Pair], num_samples: int) -> int:
-    """Line number of the `num_samples`-th pair: the recipe's 'first N lines'."""
+    """Line number of the `num_samples`-th pair: the recipe's 'first N lines' (0: the whole file)."""
+    if num_samples == 0:
+        return pairs[-1].line
     return pairs[min(num_samples, len(pairs)) - 1].line
 
 
@@ -79,6 +89,11 @@ def _validation_split(n: int, fraction: float, seed: int, shuffled: bool) -> tup
     order = np.random.default_rng(seed).permutation(n) if shuffled else np.arange(n)
     n_val = int(n * fraction)
     return np.sort(order[: n - n_val]), np.sort(order[n - n_val :])
+
+
+def validation_is_shuffled(recipe: str) -> bool:
+    """Only the faithful recipe keeps Keras' unshuffled tail; the others draw a seeded random fraction."""
+    return recipe != "keras-io"
 
 
 class _EpochTimer:
@@ -127,6 +142,153 @@ def _bucketed_dataset(enc_texts, dec_texts, vocab, batch_size, seed, shuffle):
     return dataset.apply(tf.data.experimental.assert_cardinality(len(batches))).prefetch(2)
 
 
+@dataclass
+class _Run:
+    """What every recipe shares: the settings, the chosen pairs and texts, the vocabulary, the split."""
+
+    pairs: list[Pair]
+    config: TrainConfig
+    spec: HeldoutSpec
+    strategy: str
+    backup_dir: str | None
+    verbose: int | str
+    chosen: list[Pair]
+    heldout: list[Pair]
+    input_texts: list[str]
+    target_texts: list[str]
+    vocab: Vocabulary
+    train_idx: np.ndarray
+    val_idx: np.ndarray
+
+    def pick(self, texts: list[str], idx: np.ndarray) -> list[str]:
+        return [texts[i] for i in idx]
+
+    def bucketed(self, idx: np.ndarray, shuffle: bool):
+        """Bucketed batches of the pairs at `idx` (see `_bucketed_dataset`)."""
+        return _bucketed_dataset(self.pick(self.input_texts, idx), self.pick(self.target_texts, idx), self.vocab,
+                                 self.config.batch_size, self.config.seed, shuffle)
+
+    def callbacks(self, *extra) -> tuple[_EpochTimer, list]:
+        """The epoch timer, early stopping when asked for, resumable backups, then `extra`."""
+        import keras
+
+        timer = _EpochTimer()
+        callbacks = [timer.callback, *extra]
+        if self.config.early_stopping_patience:
+            callbacks.append(keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=self.config.early_stopping_patience, restore_best_weights=True))
+        if self.backup_dir:
+            # Saves weights, optimizer and epoch after every epoch; a run started again with the same
+            # directory resumes after the last finished epoch (train.py --resume).
+            callbacks.append(keras.callbacks.BackupAndRestore(self.backup_dir))
+        return timer, callbacks
+
+    def fit(self, model, callbacks: list, timer: _EpochTimer, model_config: ModelConfig, **fit_args) -> TrainingResult:
+        """model.fit, keeping what was learned on Ctrl-C, and the result every recipe returns."""
+        started = time.perf_counter()
+        interrupted = False
+        try:
+            history = model.fit(epochs=self.config.epochs, callbacks=callbacks, verbose=self.verbose, **fit_args).history
+        except KeyboardInterrupt:
+            # Nothing lost: the caller still saves what was learned so far, marked as interrupted.
+            interrupted = True
+            history = model.history.history if model.history else {}
+        training_time = time.perf_counter() - started
+        data_info = {
+            "num_pairs_read": len(self.pairs),
+            "num_training_pairs": len(self.train_idx),
+            "num_validation_pairs": len(self.val_idx),
+            "validation_split": "seeded random fraction" if validation_is_shuffled(self.config.recipe)
+            else "last fraction, unshuffled (Keras validation_split)",
+            "last_line_used": self.chosen[-1].line,
+            "heldout": {**self.spec.to_dict(), "num_pairs": len(self.heldout),
+                        "num_sentences": len({p.english for p in self.heldout})},
+        }
+        return TrainingResult(
+            model=model,
+            vocab=self.vocab,
+            model_config=model_config,
+            history={k: [float(v) for v in vals] for k, vals in history.items()},
+            epoch_times=[round(t, 3) for t in timer.callback.times],
+            training_time=round(training_time, 2),
+            interrupted=interrupted,
+            data_info=data_info,
+        )
+
+
+def train_keras_io(run: _Run) -> TrainingResult:
+    """The keras.io lstm_seq2seq recipe, as published."""
+    config, vocab = run.config, run.vocab
+    model_config = ModelConfig(
+        num_encoder_tokens=vocab.num_encoder_tokens, num_decoder_tokens=vocab.num_decoder_tokens,
+        latent_dim=config.latent_dim, input_encoding="onehot", encoder_padding="spaces", dropout=config.dropout,
+    )
+    with get_strategy(run.strategy).scope():
+        model = build_training_model(model_config)
+        model.compile(optimizer=_optimizer(config, config.learning_rate), loss="categorical_crossentropy",
+                      metrics=["accuracy"])
+    # Full one-hot arrays padded with spaces, and Keras' own validation_split (the unshuffled tail).
+    encoder_input, decoder_input, decoder_target = vectorize_onehot(run.input_texts, run.target_texts, vocab)
+    timer, callbacks = run.callbacks()
+    return run.fit(model, callbacks, timer, model_config, x=[encoder_input, decoder_input], y=decoder_target,
+                   batch_size=config.batch_size, validation_split=config.validation_split)
+
+
+def train_fast(run: _Run) -> TrainingResult:
+    """The recipe's network with embedded, masked characters, bucketed batches and early stopping."""
+    import keras
+
+    config, vocab = run.config, run.vocab
+    model_config = ModelConfig(
+        num_encoder_tokens=vocab.num_encoder_tokens, num_decoder_tokens=vocab.num_decoder_tokens,
+        latent_dim=config.latent_dim, input_encoding="embedding", embedding_dim=config.embedding_dim,
+        encoder_padding="masked", dropout=config.dropout,
+    )
+    with get_strategy(run.strategy).scope():
+        model = build_training_model(model_config)
+        optimizer = _optimizer(config, config.learning_rate)
+        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", weighted_metrics=["accuracy"])
+    timer, callbacks = run.callbacks()
+    return run.fit(model, callbacks, timer, model_config, x=run.bucketed(run.train_idx, shuffle=True),
+                   validation_data=run.bucketed(run.val_idx, shuffle=False) if len(run.val_idx) else None,
+                   shuffle=False)  # the generator already shuffles whole batches; Keras would only warn
+
+
+def train_attention(run: _Run) -> TrainingResult:
+    """fast's data pipeline and loss, with a bidirectional encoder, Luong attention and cosine decay."""
+    import keras
+
+    config, vocab = run.config, run.vocab
+    model_config = ModelConfig(
+        num_encoder_tokens=vocab.num_encoder_tokens, num_decoder_tokens=vocab.num_decoder_tokens,
+        latent_dim=config.latent_dim, input_encoding="embedding", embedding_dim=config.embedding_dim,
+        encoder_padding="masked", dropout=config.dropout, attention=True, bidirectional=True,
+    )
+    train_data = run.bucketed(run.train_idx, shuffle=True)
+    with get_strategy(run.strategy).scope():
+        model = build_training_model(model_config)
+        # The rate falls from `learning_rate` to 0 over exactly `epochs` epochs: large steps early,
+        # fine ones at the end, and no validation-driven decisions that a resumed run could make differently.
+        schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=config.epochs * len(train_data))
+        model.compile(optimizer=_optimizer(config, schedule), loss="sparse_categorical_crossentropy",
+                      weighted_metrics=["accuracy"])
+    timer, callbacks = run.callbacks()
+    return run.fit(model, callbacks, timer, model_config, x=train_data,
+                   validation_data=run.bucketed(run.val_idx, shuffle=False) if len(run.val_idx) else None,
+                   shuffle=False)
+
+
+def _optimizer(config: TrainConfig, learning_rate):
+    import keras
+
+    if config.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate=learning_rate)
+    return keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=1.0)
+
+
+RECIPE_TRAINERS = {"keras-io": train_keras_io, "fast": train_fast, "attention": train_attention}
+
+
 def train(
     pairs: list[Pair],
     config: TrainConfig,
@@ -139,10 +301,11 @@ def train(
 
     Args:
         pairs: pairs read from the data file, in file order.
-        config: the run's settings; `config.recipe` picks keras-io or fast.
+        config: the run's settings; `config.recipe` picks the function in RECIPE_TRAINERS.
         spec: the held-out split to exclude.
         strategy: a name from STRATEGIES.
-        backup_dir: where Keras' BackupAndRestore keeps the last epoch, so an interrupted run resumes.
+        backup_dir: where Keras' BackupAndRestore keeps the last finished epoch; a run given a
+            directory that already holds a backup resumes from it.
         verbose: Keras' progress display (1 = progress bar).
     """
     import keras
@@ -152,81 +315,8 @@ def train(
     chosen, heldout = select_training_pairs(pairs, config, spec)
     input_texts = [p.english for p in chosen]
     target_texts = [wrap_target(p.french) for p in chosen]
-    vocab = Vocabulary.from_texts(input_texts, target_texts)
-    fast = config.recipe == "fast"
-    model_config = ModelConfig(
-        num_encoder_tokens=vocab.num_encoder_tokens,
-        num_decoder_tokens=vocab.num_decoder_tokens,
-        latent_dim=config.latent_dim,
-        input_encoding="embedding" if fast else "onehot",
-        embedding_dim=config.embedding_dim if fast else 0,
-        encoder_padding="masked" if fast else "spaces",
-        dropout=config.dropout,
-    )
-    train_idx, val_idx = _validation_split(len(chosen), config.validation_split, config.seed, shuffled=fast)
-
-    with get_strategy(strategy).scope():
-        model = build_training_model(model_config)
-        optimizer = (
-            keras.optimizers.RMSprop(learning_rate=config.learning_rate)
-            if config.optimizer == "rmsprop"
-            else keras.optimizers.Adam(learning_rate=config.learning_rate, clipnorm=1.0)
-        )
-        if fast:
-            model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", weighted_metrics=["accuracy"])
-        else:
-            model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
-
-    timer = _EpochTimer()
-    callbacks = [timer.callback]
-    if config.early_stopping_patience:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True)
-        )
-    if backup_dir:
-        callbacks.append(keras.callbacks.BackupAndRestore(backup_dir))
-
-    if fast:
-        pick = lambda texts, idx: [texts[i] for i in idx]  # noqa: E731
-        fit_args = dict(
-            x=_bucketed_dataset(pick(input_texts, train_idx), pick(target_texts, train_idx), vocab, config.batch_size, config.seed, True),
-            validation_data=_bucketed_dataset(pick(input_texts, val_idx), pick(target_texts, val_idx), vocab, config.batch_size, config.seed, False)
-            if len(val_idx) else None,
-            shuffle=False,  # the generator already shuffles whole batches; Keras would only warn
-        )
-    else:
-        # The recipe: full one-hot arrays and Keras' own validation_split (the unshuffled tail).
-        encoder_input, decoder_input, decoder_target = vectorize_onehot(input_texts, target_texts, vocab)
-        fit_args = dict(
-            x=[encoder_input, decoder_input], y=decoder_target, batch_size=config.batch_size,
-            validation_split=config.validation_split,
-        )
-
-    started = time.perf_counter()
-    interrupted = False
-    try:
-        history = model.fit(epochs=config.epochs, callbacks=callbacks, verbose=verbose, **fit_args).history
-    except KeyboardInterrupt:
-        # Nothing lost: the caller still saves what was learned so far, marked as interrupted.
-        interrupted = True
-        history = model.history.history if model.history else {}
-    training_time = time.perf_counter() - started
-
-    data_info = {
-        "num_pairs_read": len(pairs),
-        "num_training_pairs": len(train_idx),
-        "num_validation_pairs": len(val_idx),
-        "validation_split": "last fraction, unshuffled (Keras validation_split)" if not fast else "seeded random fraction",
-        "last_line_used": chosen[-1].line,
-        "heldout": {**spec.to_dict(), "num_pairs": len(heldout), "num_sentences": len({p.english for p in heldout})},
-    }
-    return TrainingResult(
-        model=model,
-        vocab=vocab,
-        model_config=model_config,
-        history={k: [float(v) for v in vals] for k, vals in history.items()},
-        epoch_times=[round(t, 3) for t in timer.callback.times],
-        training_time=round(training_time, 2),
-        interrupted=interrupted,
-        data_info=data_info,
-    )
+    train_idx, val_idx = _validation_split(len(chosen), config.validation_split, config.seed,
+                                           shuffled=validation_is_shuffled(config.recipe))
+    run = _Run(pairs, config, spec, strategy, backup_dir, verbose, chosen, heldout, input_texts, target_texts,
+               Vocabulary.from_texts(input_texts, target_texts), train_idx, val_idx)
+    return RECIPE_TRAINERS[config.recipe](run)
