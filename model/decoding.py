@@ -1,9 +1,11 @@
 """Decoding strategies: greedy, beam search and sampling, for a whole batch at once.
 
-Each strategy drives a `decode_step(token_ids, h, c) -> (probs, h, c)` function from the start
-token until it emits the end token or reaches the step limit, and returns, besides the tokens, the
-probability of every chosen token and the top-k alternatives at every step, so a caller can show
-where the model hesitated.
+Each strategy drives a `decode_step(token_ids, h, c, *context) -> (probs, h, c[, attention])`
+function from the start token until it emits the end token or reaches the step limit, and returns,
+besides the tokens, the probability of every chosen token and the top-k alternatives at every step,
+so a caller can show where the model hesitated. `context` holds per-row arrays that stay fixed while
+decoding (an attention model's encoder outputs, keys and padding mask); a step that also returns
+attention weights gets them recorded per chosen token, for the alignment view.
 
 The stop rule is the keras.io recipe's: stop after emitting END, or once more than
 `max_decoder_seq_length` characters were produced, i.e. after at most `max_steps = max + 1` steps.
@@ -16,7 +18,12 @@ from typing import Callable
 
 import numpy as np
 
-StepFn = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+StepFn = Callable[..., tuple]  # (token_ids, h, c, *context) -> (probs, h, c) or (probs, h, c, attention)
+
+
+def _call(step: StepFn, tokens, h, c, context) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    out = step(tokens, h, c, *context)
+    return out if len(out) == 4 else (*out, None)
 
 
 @dataclass
@@ -29,6 +36,7 @@ class Hypothesis:
     top_probs: list[np.ndarray]  # per step: their probabilities
     score: float  # sum of log-probabilities of the chosen tokens
     nbest: list["Hypothesis"] = field(default_factory=list)  # beam search only, best first
+    attention: list[np.ndarray] = field(default_factory=list)  # per step, attention models only
 
 
 def _top_k(probs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -38,14 +46,17 @@ def _top_k(probs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return ids, np.take_along_axis(probs, ids, axis=1)
 
 
-def greedy(step: StepFn, h: np.ndarray, c: np.ndarray, start_id: int, end_id: int, max_steps: int, top_k: int = 5) -> list[Hypothesis]:
+def greedy(
+    step: StepFn, h: np.ndarray, c: np.ndarray, start_id: int, end_id: int, max_steps: int, top_k: int = 5,
+    context: tuple = (),
+) -> list[Hypothesis]:
     """Argmax decoding, identical to the recipe's loop, for every row of the batch in lockstep."""
-    return _decode_per_row(step, h, c, start_id, end_id, max_steps, top_k, choose=lambda p: np.argmax(p, axis=1))
+    return _decode_per_row(step, h, c, start_id, end_id, max_steps, top_k, lambda p: np.argmax(p, axis=1), context)
 
 
 def sample(
     step: StepFn, h: np.ndarray, c: np.ndarray, start_id: int, end_id: int, max_steps: int,
-    temperature: float, seed: int, top_k: int = 5,
+    temperature: float, seed: int, top_k: int = 5, context: tuple = (),
 ) -> list[Hypothesis]:
     """Sample each character from the probabilities sharpened (T<1) or flattened (T>1) by temperature.
 
@@ -64,20 +75,23 @@ def sample(
         weights /= weights.sum(axis=1, keepdims=True)
         return np.array([rng.choice(len(row), p=row) for rng, row in zip(generators, weights)])
 
-    return _decode_per_row(step, h, c, start_id, end_id, max_steps, top_k, choose)
+    return _decode_per_row(step, h, c, start_id, end_id, max_steps, top_k, choose, context)
 
 
-def _decode_per_row(step, h, c, start_id, end_id, max_steps, top_k, choose) -> list[Hypothesis]:
+def _decode_per_row(step, h, c, start_id, end_id, max_steps, top_k, choose, context=()) -> list[Hypothesis]:
     batch = h.shape[0]
     tokens = np.full(batch, start_id)
     done = np.zeros(batch, dtype=bool)
     out = [Hypothesis([], [], [], [], 0.0) for _ in range(batch)]
+    live_context, live_rows = context, np.arange(batch)
     for _ in range(max_steps):
         live = np.flatnonzero(~done)
         if live.size == 0:
             break
+        if live.size != live_rows.size:  # rows finished: narrow the fixed context once, not every step
+            live_context, live_rows = tuple(a[live] for a in context), live
         # Only rows still decoding are computed, so a batch costs no more than its longest row.
-        probs, h_live, c_live = step(tokens[live], h[live], c[live])
+        probs, h_live, c_live, attention = _call(step, tokens[live], h[live], c[live], live_context)
         h[live], c[live] = h_live, c_live
         chosen = choose(probs)
         ids, top = _top_k(probs, top_k)
@@ -90,6 +104,8 @@ def _decode_per_row(step, h, c, start_id, end_id, max_steps, top_k, choose) -> l
             hyp.top_ids.append(ids[j])
             hyp.top_probs.append(top[j])
             hyp.score += float(np.log(max(p, 1e-30)))
+            if attention is not None:
+                hyp.attention.append(attention[j])
             if token == end_id:
                 done[row] = True
         tokens[live] = chosen
@@ -98,7 +114,7 @@ def _decode_per_row(step, h, c, start_id, end_id, max_steps, top_k, choose) -> l
 
 def beam_search(
     step: StepFn, h: np.ndarray, c: np.ndarray, start_id: int, end_id: int, max_steps: int,
-    beam_size: int, length_normalize: bool = False, top_k: int = 5,
+    beam_size: int, length_normalize: bool = False, top_k: int = 5, context: tuple = (),
 ) -> list[Hypothesis]:
     """Beam search of width `beam_size`; returns the best hypothesis per row with its n-best list.
 
@@ -114,10 +130,13 @@ def beam_search(
     # Beams live in rows b*k .. b*k+k-1; only beam 0 starts alive so the k start copies don't repeat.
     h = np.repeat(h, k, axis=0)
     c = np.repeat(c, k, axis=0)
+    # A beam's parent is always a beam of the same sentence, so the fixed context is never reordered.
+    context = tuple(np.repeat(a, k, axis=0) for a in context)
     scores = np.tile(np.r_[0.0, np.full(k - 1, -np.inf)], batch)
     tokens = np.full(batch * k, start_id)
     # Per-step history for backtracking: parent row, token, prob, top-k ids/probs of each row.
     history: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    attention_history: list[np.ndarray | None] = []
     finished: list[list[tuple[float, float, int, int]]] = [[] for _ in range(batch)]  # (rank, score, t, row)
     done = np.zeros(batch, dtype=bool)
 
@@ -125,7 +144,8 @@ def beam_search(
         return score / length if length_normalize else score
 
     for t in range(max_steps):
-        probs, h, c = step(tokens, h, c)
+        probs, h, c, attention = _call(step, tokens, h, c, context)
+        attention_history.append(attention)
         vocab_size = probs.shape[1]
         top_ids, top_probs = _top_k(probs, top_k)
         logp = np.log(np.maximum(probs, 1e-30)) + scores[:, None]
@@ -174,18 +194,21 @@ def beam_search(
     results = []
     for b in range(batch):
         ranked = sorted(finished[b], reverse=True)[:k]
-        hyps = [_backtrack(history, t, code // vocab_size, code % vocab_size, score) for _, score, t, code in ranked]
+        hyps = [_backtrack(history, attention_history, t, code // vocab_size, code % vocab_size, score)
+                for _, score, t, code in ranked]
         best_hyp = hyps[0]
         best_hyp.nbest = hyps
         results.append(best_hyp)
     return results
 
 
-def _backtrack(history, t: int, row: int, token: int, score: float) -> Hypothesis:
+def _backtrack(history, attention_history, t: int, row: int, token: int, score: float) -> Hypothesis:
     """Follow parent pointers from (step t, row, token) back to the start."""
-    tokens, probs, top_ids, top_probs = [], [], [], []
+    tokens, probs, top_ids, top_probs, attention = [], [], [], [], []
     for step_index in range(t, -1, -1):
         _, _, step_probs, step_top_ids, step_top_probs = history[step_index]
+        if attention_history[step_index] is not None:
+            attention.append(attention_history[step_index][row])
         tokens.append(token)
         probs.append(float(step_probs[row, token]))
         top_ids.append(step_top_ids[row])
@@ -194,4 +217,4 @@ def _backtrack(history, t: int, row: int, token: int, score: float) -> Hypothesi
             parents = history[step_index - 1][0]
             token = int(history[step_index][1][row])
             row = int(parents[row])
-    return Hypothesis(tokens[::-1], probs[::-1], top_ids[::-1], top_probs[::-1], score)
+    return Hypothesis(tokens[::-1], probs[::-1], top_ids[::-1], top_probs[::-1], score, attention=attention[::-1])

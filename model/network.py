@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .config import ModelConfig
-from .inference import LSTMWeights, Seq2SeqWeights
+from .inference import AttentionWeights, LSTMWeights, Seq2SeqWeights
 
 # Layer names: the checkpoint loader and the Hub's legacy importer rely on them.
 ENCODER_INPUTS = "encoder_inputs"
@@ -198,13 +198,30 @@ def layer_arrays(model) -> dict[str, list[np.ndarray]]:
     return {layer.name: [np.asarray(w) for w in layer.get_weights()] for layer in model.layers}
 
 
-def engine_weights_from_arrays(layers: dict[str, list[np.ndarray]], config: ModelConfig) -> Seq2SeqWeights:
+def engine_weights_from_arrays(
+    layers: dict[str, list[np.ndarray]], config: ModelConfig
+) -> Seq2SeqWeights | AttentionWeights:
     """Build the engine's weights from per-layer arrays, looked up by layer name."""
+    if config.attention:
+        return _attention_weights(layers, config)
     embedded = config.input_encoding == "embedding"
     encoder = _lstm_weights(layers[ENCODER_LSTM], layers[ENCODER_EMBEDDING] if embedded else None)
     decoder = _lstm_weights(layers[DECODER_LSTM], layers[DECODER_EMBEDDING] if embedded else None)
     dense_kernel, dense_bias = (np.asarray(w, dtype=np.float32) for w in layers[DECODER_DENSE])
     return Seq2SeqWeights(encoder, decoder, dense_kernel, dense_bias)
+
+
+def _attention_weights(layers: dict[str, list[np.ndarray]], config: ModelConfig) -> AttentionWeights:
+    encoder = layers[ENCODER_LSTM]
+    forward = _lstm_weights(encoder[:3], layers[ENCODER_EMBEDDING])
+    # Keras' Bidirectional lists the forward layer's weights, then the backward layer's.
+    backward = _lstm_weights(encoder[3:6], layers[ENCODER_EMBEDDING]) if config.bidirectional else None
+    as_float = lambda arrays: [np.ascontiguousarray(a, dtype=np.float32) for a in arrays]  # noqa: E731
+    (keys_kernel,) = as_float(layers[ATTENTION_KEYS])
+    combine_kernel, combine_bias = as_float(layers[ATTENTION_COMBINE])
+    dense_kernel, dense_bias = as_float(layers[DECODER_DENSE])
+    return AttentionWeights(forward, backward, _lstm_weights(layers[DECODER_LSTM], layers[DECODER_EMBEDDING]),
+                            keys_kernel, combine_kernel, combine_bias, dense_kernel, dense_bias)
 
 
 def engine_weights(model, config: ModelConfig) -> Seq2SeqWeights:

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import decoding
 from .config import ModelConfig
-from .inference import Seq2SeqWeights
+from .inference import AttentionWeights, Seq2SeqWeights
 from .vocab import END, PAD, Vocabulary
 
 METHODS = ("greedy", "beam", "sample")
@@ -30,6 +30,7 @@ class Step:
     char: str
     prob: float
     top: list[tuple[str, float]]
+    attention: list[float] | None = None  # attention models: weight on each input character
 
 
 @dataclass
@@ -46,10 +47,17 @@ class Translation:
             "input": self.input,
             "translation": self.translation,
             "score": self.score,
-            "steps": [{"char": s.char, "prob": s.prob, "top": [list(t) for t in s.top]} for s in self.steps],
+            "steps": [_step_dict(s) for s in self.steps],
             "nbest": self.nbest,
             "warnings": self.warnings,
         }
+
+
+def _step_dict(step: Step) -> dict[str, Any]:
+    out = {"char": step.char, "prob": step.prob, "top": [list(t) for t in step.top]}
+    if step.attention is not None:
+        out["attention"] = step.attention
+    return out
 
 
 @dataclass
@@ -85,7 +93,8 @@ class _Prepared:
 class Translator:
     """A loaded model ready to translate. Build it with `model.checkpoint.load(...)`."""
 
-    def __init__(self, vocab: Vocabulary, config: ModelConfig, weights: Seq2SeqWeights, metadata: dict | None = None):
+    def __init__(self, vocab: Vocabulary, config: ModelConfig, weights: Seq2SeqWeights | AttentionWeights,
+                 metadata: dict | None = None):
         self.vocab = vocab
         self.config = config
         self.weights = weights
@@ -132,6 +141,11 @@ class Translator:
             ids[row, : len(p.ids)] = p.ids
         return ids, lengths
 
+    @property
+    def has_attention(self) -> bool:
+        """Whether translations carry per-step attention weights over the input characters."""
+        return isinstance(self.weights, AttentionWeights)
+
     def translate(self, text: str, options: DecodeOptions | None = None) -> Translation:
         """Translate one sentence; raises InputError for input the model cannot take."""
         result = self.translate_batch([text], options)[0]
@@ -159,10 +173,10 @@ class Translator:
 
     def _decode(self, prepared: Sequence[_Prepared], options: DecodeOptions) -> list[Translation]:
         ids, lengths = self._encoder_batch(prepared)
-        h, c = self.weights.encode(ids, lengths)
+        h, c, context = self.weights.start(ids, lengths)
         common = dict(
             step=self.weights.decode_step, h=h, c=c, start_id=self.vocab.start_index, end_id=self.vocab.end_index,
-            max_steps=self.vocab.max_decoder_seq_length + 1, top_k=options.top_k,
+            max_steps=self.vocab.max_decoder_seq_length + 1, top_k=options.top_k, context=context,
         )
         if options.method == "greedy":
             hyps = decoding.greedy(**common)
@@ -181,9 +195,11 @@ class Translator:
 
     def _to_translation(self, prepared: _Prepared, hyp: decoding.Hypothesis) -> Translation:
         chars = self.vocab.target_characters
+        n_in = len(prepared.ids)
+        attention = [[round(float(w), 6) for w in weights[:n_in]] for weights in hyp.attention] or [None] * len(hyp.tokens)
         steps = [
-            Step(chars[token], prob, [(chars[int(i)], float(p)) for i, p in zip(top_ids, top_probs)])
-            for token, prob, top_ids, top_probs in zip(hyp.tokens, hyp.probs, hyp.top_ids, hyp.top_probs)
+            Step(chars[token], prob, [(chars[int(i)], float(p)) for i, p in zip(top_ids, top_probs)], weights)
+            for token, prob, top_ids, top_probs, weights in zip(hyp.tokens, hyp.probs, hyp.top_ids, hyp.top_probs, attention)
         ]
         warnings = list(prepared.warnings)
         if not hyp.tokens or hyp.tokens[-1] != self.vocab.end_index:
