@@ -152,7 +152,6 @@ def main(argv=None) -> int:
             return 2
 
     from model import checkpoint, data, evaluation, plots, provenance, splits, training
-    from model.translator import DecodeOptions
 
     data_path = Path(args.data) if args.data else data.download_fra_eng()
     try:
@@ -191,15 +190,12 @@ def main(argv=None) -> int:
     if not args.no_eval:
         # Evaluate the saved checkpoint, not the in-memory model: this also proves it loads.
         translator = checkpoint.load(out)
-        _, heldout = data.split_pairs(pairs, splits.heldout_spec(metadata))
-        sources, references = data.group_references(heldout)
-        metadata["evaluation"] = {"split": "heldout", "sentences_fingerprint": data.fingerprint(sources)}
-        runs = [("greedy", DecodeOptions())]
-        if args.eval_beam_size:
-            runs.append((f"beam{args.eval_beam_size}", DecodeOptions(method="beam", beam_size=args.eval_beam_size)))
-        for name, options in runs:
-            figures, _ = evaluation.evaluate(translator, sources, references, options)
-            metadata["evaluation"][name] = figures
+        sources, references, info = splits.load_split(metadata, "heldout", str(data_path))
+        metadata["evaluation"], _ = evaluation.report(
+            translator, sources, references, {"split": "heldout", **info},
+            evaluation.decoding_runs(args.eval_beam_size), metadata["command"])
+        for name, _options in evaluation.decoding_runs(args.eval_beam_size):
+            figures = {k: v for k, v in metadata["evaluation"][name].items() if k != "tiers"}
             print(f"held-out {name}: " + ", ".join(f"{k}={v}" for k, v in figures.items()), flush=True)
         checkpoint.write_json(out / checkpoint.METADATA_FILE, {**metadata, "model_config": result.model_config.to_dict()})
 

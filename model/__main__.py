@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter is noise here
@@ -89,6 +90,19 @@ def cmd_translate(args) -> int:
 def cmd_evaluate(args) -> int:
     from . import evaluation, splits
 
+    written = None
+    if args.write:
+        from .sources import resolve_source
+
+        if args.model.startswith("hf://") or args.split != "heldout" or args.limit:
+            print("error: --write stores the full held-out figures of a local checkpoint: it needs a local --model, "
+                  "--split heldout and no --limit", file=sys.stderr)
+            return 2
+        try:
+            written = resolve_source(args.model)
+        except SourceError as err:
+            print(f"error: --write: {err}", file=sys.stderr)
+            return 1
     translator = _load(args.model, args.vocab_data)
     if translator is None:
         return 1
@@ -97,20 +111,16 @@ def cmd_evaluate(args) -> int:
     except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    report = {"model": args.model, **info, "sentences": len(sources)}
-    runs = [("greedy", DecodeOptions(top_k=1))]
-    if args.beam_size:
-        runs.append((f"beam{args.beam_size}", DecodeOptions(method="beam", beam_size=args.beam_size, top_k=1,
-                                                              length_normalize=args.length_normalize)))
-    all_rows = []
-    for name, options in runs:
-        figures, rows = evaluation.evaluate(translator, sources, references, options, progress=not args.quiet)
-        report[name] = figures
-        all_rows.extend({"decoding": name, **row} for row in rows)
+    runs = evaluation.decoding_runs(args.beam_size, args.length_normalize)
+    command = "python -m model " + shlex.join(sys.argv[1:])
+    report, all_rows = evaluation.report(translator, sources, references, {"model": args.model, **info}, runs,
+                                         command, progress=not args.quiet)
     if args.jsonl:
         with open(args.jsonl, "w", encoding="utf-8") as handle:
             for row in all_rows:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    if args.write:
+        evaluation.write_to_checkpoint(written, report)
     print(json.dumps(report, ensure_ascii=False, indent=2))
     return 0
 
@@ -151,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N sentences of the split")
     evaluate.add_argument("--jsonl", metavar="OUT", help="write every input, output and its references to this JSONL file")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+    evaluate.add_argument("--write", action="store_true",
+                          help="store the report (figures by length tier, commit, decoder version, this command) as "
+                               "the checkpoint's 'evaluation' in its metadata.json: local checkpoints, heldout split only")
     evaluate.set_defaults(func=cmd_evaluate)
 
     push = sub.add_parser("push", help="upload a checkpoint to the Hugging Face Hub with a model card",

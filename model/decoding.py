@@ -18,6 +18,11 @@ from typing import Callable
 
 import numpy as np
 
+# Bumped whenever a change can alter what decoding outputs, and recorded with every evaluation:
+# 1 the first engine; 2 beam search counts only endings among the k best candidates; 3 fixed
+# per-row context and attention weights (outputs of earlier models unchanged).
+DECODER_VERSION = 3
+
 StepFn = Callable[..., tuple]  # (token_ids, h, c, *context) -> (probs, h, c) or (probs, h, c, attention)
 
 

@@ -3,6 +3,11 @@
 All French translations of one English sentence are its references. An input the model cannot
 translate (characters outside its vocabulary) counts as an empty output, so models with different
 vocabularies are scored on the same sentences; how many there were is reported separately.
+
+Figures are also reported by English length tier (`TIERS`), because a model that only ever saw
+short sentences can look fine on average and still fail every long one. A report records what
+produced it (`provenance`: the git commit, the decoder version, the command), so a number in
+`metadata.json` or the README can be traced; `write_to_checkpoint` is the only way figures get there.
 """
 
 from __future__ import annotations
@@ -12,7 +17,14 @@ from typing import Sequence
 
 from sacrebleu.metrics import BLEU, CHRF
 
+from . import checkpoint, decoding
+from .provenance import git_commit
 from .translator import DecodeOptions, InputError, Translator
+
+# English length tiers, in characters (bounds inclusive). The held-out split starts after the
+# recipe's first 10,000 lines, which hold every sentence of up to 15 characters, so the first tier
+# is empty there: short sentences are all training data for every model.
+TIERS = {"<=15": (0, 15), "16-30": (16, 30), "31-50": (31, 50)}
 
 
 def score(hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> dict[str, float]:
@@ -64,4 +76,54 @@ def evaluate(
     elapsed = time.perf_counter() - started
     figures = score(hypotheses, references)
     figures.update(sentences=len(sources), untranslatable=failed, seconds_per_sentence=round(elapsed / len(sources), 5))
+    figures["tiers"] = tier_scores(sources, hypotheses, references)
     return figures, rows
+
+
+def tier_scores(sources: Sequence[str], hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> dict:
+    """`score` over the sentences of each English length tier; an empty tier reports 0 sentences."""
+    tiers = {}
+    for name, (low, high) in TIERS.items():
+        rows = [i for i, source in enumerate(sources) if low <= len(source) <= high]
+        tiers[name] = {"sentences": len(rows)}
+        if rows:
+            tiers[name].update(score([hypotheses[i] for i in rows], [references[i] for i in rows]))
+    return tiers
+
+
+def decoding_runs(beam_size: int, length_normalize: bool = False) -> list[tuple[str, DecodeOptions]]:
+    """Greedy, and beam search of `beam_size` unless it is 0: the runs every report holds."""
+    runs = [("greedy", DecodeOptions(top_k=1))]
+    if beam_size:
+        runs.append((f"beam{beam_size}", DecodeOptions(method="beam", beam_size=beam_size, top_k=1,
+                                                       length_normalize=length_normalize)))
+    return runs
+
+
+def provenance(command: str) -> dict:
+    """What produced a report: the code's commit, the decoder's version, the command and the time."""
+    import datetime
+
+    return {"commit": git_commit(), "decoder_version": decoding.DECODER_VERSION, "command": command,
+            "evaluated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+
+def report(translator: Translator, sources, references, info: dict, runs, command: str, progress: bool = True):
+    """Evaluate every run in `runs` on one split: (report dict, every row of every run)."""
+    result = {**info, "sentences": len(sources), "provenance": provenance(command)}
+    all_rows = []
+    for name, options in runs:
+        figures, rows = evaluate(translator, sources, references, options, progress=progress)
+        result[name] = figures
+        all_rows.extend({"decoding": name, **row} for row in rows)
+    return result, all_rows
+
+
+def write_to_checkpoint(directory, result: dict) -> None:
+    """Store a report as the checkpoint's `evaluation` in metadata.json, replacing the previous one."""
+    from pathlib import Path
+
+    path = Path(directory) / checkpoint.METADATA_FILE
+    metadata = checkpoint.read_json(path)
+    metadata["evaluation"] = result
+    checkpoint.write_json(path, metadata)

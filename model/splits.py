@@ -1,6 +1,7 @@
 """The evaluation splits, rebuilt from a checkpoint's metadata so no model is scored on its training lines.
 
-heldout  English sentences chosen by `HeldoutSpec` (stored in the metadata); every recipe excludes them.
+heldout  English sentences chosen by `HeldoutSpec`; every recipe excludes them. Scored on the
+         whole-file split whenever the checkpoint's own (stored in its metadata) is part of it.
 val      the checkpoint's own validation pairs, minus any English sentence that also occurs in its
          training pairs.
 recipe   the keras.io recipe's training data: the first 10,000 lines, grouped by English sentence.
@@ -33,6 +34,21 @@ def heldout_spec(metadata: dict[str, Any]) -> data.HeldoutSpec:
     return data.HeldoutSpec(**{k: v for k, v in stored.items() if k in fields})
 
 
+def evaluation_spec(metadata: dict[str, Any]) -> data.HeldoutSpec:
+    """The held-out split to score a checkpoint on: today's whole-file split when it only adds
+    sentences the checkpoint never trained on (it covers the checkpoint's own), else its own.
+
+    Every checkpoint is then scored on the same sentences, so their figures compare directly.
+    """
+    own, current = heldout_spec(metadata), data.HeldoutSpec()
+    # Beyond its own window a checkpoint may have trained on anything, unless it never read that far.
+    last_line = metadata.get("data", {}).get("last_line_used")
+    read_past_window = own.end_line and (last_line is None or last_line > own.end_line)
+    if current.covers(own) and not (read_past_window and own != current):
+        return current
+    return own
+
+
 def load_split(metadata: dict[str, Any], split: str, data_override: str | None = None, limit: int | None = None):
     """Return (sources, references, info) for `split`; info records what was read."""
     path = _data_path(metadata, data_override)
@@ -43,7 +59,7 @@ def load_split(metadata: dict[str, Any], split: str, data_override: str | None =
     if expected and expected != sha256:
         info["data_warning"] = "this data file differs from the one the checkpoint was trained on"
     if split == "heldout":
-        spec = heldout_spec(metadata)
+        spec = evaluation_spec(metadata)
         _, chosen = data.split_pairs(pairs, spec)
         info["heldout"] = spec.to_dict()
     elif split == "recipe":
