@@ -163,12 +163,17 @@ def main(argv=None) -> int:
     print(f"read {len(pairs)} pairs from {data_path}", flush=True)
 
     result = training.train(pairs, config, strategy=args.strategy, backup_dir=str(out / ".backup"))
+    if not training.is_chief():
+        # Every worker of a multi-worker run trains; only the chief saves, evaluates and pushes.
+        print("training finished on this worker; the chief writes the checkpoint", flush=True)
+        return 0
     metadata = {
         "recipe": config.recipe,
         "train_config": config.to_dict(),
         "data": {"source": str(data_path) if args.data else data.FRA_ENG_URL, "sha256": sha256, **result.data_info},
         "history": result.history,
-        "epochs_run": len(result.epoch_times),
+        "epochs_run": result.first_epoch + len(result.epoch_times),
+        "resumed_from_epoch": result.first_epoch,
         "epoch_times_s": result.epoch_times,
         "training_time_s": result.training_time,
         "interrupted": result.interrupted,

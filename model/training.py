@@ -47,6 +47,7 @@ class TrainingResult:
     training_time: float
     interrupted: bool
     data_info: dict
+    first_epoch: int = 0  # > 0 when the run resumed from a backup after that many finished epochs
 
 
 def get_strategy(name: str):
@@ -64,6 +65,25 @@ def get_strategy(name: str):
     if name == "multiworker":
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {name!r}")
+
+
+def is_chief(tf_config: str | None = None) -> bool:
+    """Whether this process should save, evaluate and push: always, except a non-chief worker.
+
+    Under MultiWorkerMirroredStrategy every worker runs train.py; TF_CONFIG names this one's task.
+    The chief is the task of type "chief", or worker 0 when the cluster has no chief.
+    """
+    import json
+    import os
+
+    raw = os.environ.get("TF_CONFIG") if tf_config is None else tf_config
+    if not raw:
+        return True
+    config = json.loads(raw)
+    task = config.get("task") or {}
+    if "chief" in (config.get("cluster") or {}):
+        return task.get("type") == "chief"
+    return task.get("type", "worker") == "worker" and int(task.get("index", 0)) == 0
 
 
 def select_training_pairs(pairs: list[Pair], config: TrainConfig, spec: HeldoutSpec) -> tuple[list[Pair], list[Pair]]:
@@ -106,8 +126,10 @@ class _EpochTimer:
             def __init__(inner):
                 super().__init__()
                 inner.times = []
+                inner.epochs = []
 
             def on_epoch_begin(inner, epoch, logs=None):
+                inner.epochs.append(epoch)  # a resumed run starts after its last finished epoch
                 inner.started = time.perf_counter()
 
             def on_epoch_end(inner, epoch, logs=None):
@@ -213,6 +235,7 @@ class _Run:
             training_time=round(training_time, 2),
             interrupted=interrupted,
             data_info=data_info,
+            first_epoch=timer.callback.epochs[0] if timer.callback.epochs else 0,
         )
 
 
