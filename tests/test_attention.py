@@ -111,3 +111,15 @@ def test_models_without_attention_add_no_field(tmp_path):
     translator = checkpoint.load(make_random_checkpoint(tmp_path / "fast", "fast", seed=1))
     assert not translator.has_attention
     assert all("attention" not in step for step in translator.translate("Go.").to_dict()["steps"])
+
+
+def test_cli_jsonl_steps_carry_attention_over_the_input(attention_dir):
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "model", "translate", "--model", str(attention_dir), "--jsonl",
+                           "Hi, Tom!"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    (line,) = [json.loads(row) for row in done.stdout.splitlines() if row.strip()]
+    assert line["steps"] and all(len(step["attention"]) == len("Hi, Tom!") for step in line["steps"])

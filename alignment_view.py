@@ -1,0 +1,92 @@
+"""The alignment heatmap: for each French character, how much attention each English character got.
+
+Rendered as a small HTML table rather than an image so that every cell has a tooltip, the labels
+are real (selectable, zoomable) characters, a 50 x 60 grid stays legible by scrolling, and hovering
+a character in the probability view can highlight its row (cells carry `data-step`). Everything the
+model produced is escaped: a translation is untrusted text.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Sequence
+
+# Characters that would otherwise be invisible in a label, and the mark shown instead.
+VISIBLE_MARKS = {" ": "␣", "\n": "⏎", "\t": "⇥", "\u00a0": "⍽", "\u202f": "⍽", "\u2009": "⍽"}
+MARK_NAMES = {"␣": "space", "⏎": "end of sentence", "⇥": "tab", "⍽": "non-breaking space"}
+
+# A sequential scale from white (weight 0) to deep blue (weight 1), readable in print and for the
+# common colour-vision deficiencies; text turns white on the darker half.
+_LOW, _HIGH = (255, 255, 255), (8, 48, 107)
+
+
+def visible(char: str) -> str:
+    """The character itself, or its mark if it would not show (space, end, non-breaking spaces)."""
+    return VISIBLE_MARKS.get(char, char)
+
+
+def colour(weight: float) -> str:
+    weight = min(max(float(weight), 0.0), 1.0)
+    r, g, b = (round(lo + (hi - lo) * weight) for lo, hi in zip(_LOW, _HIGH))
+    return f"rgb({r},{g},{b})"
+
+
+def _label(char: str) -> str:
+    mark = visible(char)
+    name = MARK_NAMES.get(mark)
+    title = f' title="{name}"' if name and mark != char else ""
+    return f"<span{title}>{html.escape(mark)}</span>"
+
+
+def heatmap_html(source: str, output_chars: Sequence[str], weights: Sequence[Sequence[float]] | None) -> str:
+    """An HTML heatmap: French characters down the side, English characters along the bottom.
+
+    Args:
+        source: the English sentence as the model read it (one column per character).
+        output_chars: the French characters produced, END included (one row each).
+        weights: per output character, the attention weights over `source`; None for a model
+            without attention, which gets a sentence saying so instead of a grid.
+    """
+    if weights is None:
+        return ('<div class="alignment-none" role="note">This model has no attention, so there is no '
+                'alignment to show: its decoder sees the English only through one fixed-size state. '
+                'Choose an attention model to see which English characters each French character read.</div>')
+    rows = []
+    for step, (char, row) in enumerate(zip(output_chars, weights)):
+        cells = "".join(
+            f'<td style="background:{colour(w)};color:{"#fff" if w > 0.5 else "#111"}" '
+            f'title="{html.escape(visible(char))} ← {html.escape(visible(source[i]))}: {w:.2f}">'
+            f'{"" if w < 0.005 else format(w, ".2f")[1:] if w < 1 else "1"}</td>'
+            for i, w in enumerate(row[: len(source)])
+        )
+        rows.append(f'<tr data-step="{step}"><th scope="row">{_label(char)}</th>{cells}</tr>')
+    columns = "".join(f'<th scope="col">{_label(c)}</th>' for c in source)
+    legend = (
+        '<div class="alignment-legend" aria-hidden="true"><span>0</span>'
+        f'<span class="alignment-scale" style="background:linear-gradient(to right,{colour(0)},{colour(1)})"></span>'
+        "<span>1</span> attention weight</div>"
+    )
+    return (
+        '<figure class="alignment">'
+        '<figcaption>Alignment: each row is a French character, each column the English character it read; '
+        "darker means more attention (weights in a row sum to 1).</figcaption>"
+        '<div class="alignment-scroll"><table class="alignment-grid">'
+        f"<tbody>{''.join(rows)}</tbody>"
+        f'<tfoot><tr><th scope="col" aria-label="French / English"></th>{columns}</tr></tfoot>'
+        f"</table></div>{legend}</figure>"
+    )
+
+
+# Styles for the page (passed to gr.Blocks(css=...)): fixed small cells so 60 columns fit a desktop
+# window, horizontal scrolling on phones, and a highlighted row when its character is hovered.
+CSS = """
+.alignment-scroll { overflow: auto; max-height: 32rem; }
+.alignment-grid { border-collapse: collapse; font-family: ui-monospace, monospace; font-size: 10px; }
+.alignment-grid td { width: 1.6em; height: 1.6em; min-width: 1.6em; text-align: center; padding: 0; border: 1px solid #eee; }
+.alignment-grid th { font-size: 13px; padding: 0 0.25em; font-weight: 600; }
+.alignment-grid tr.alignment-active th, .alignment-grid tr:hover th { background: #ffe08a; }
+.alignment-grid tr.alignment-active td { outline: 1px solid #c48a00; }
+.alignment-legend { display: flex; align-items: center; gap: 0.4em; font-size: 12px; margin-top: 0.3em; }
+.alignment-scale { display: inline-block; width: 10em; height: 0.8em; border: 1px solid #999; }
+.alignment-none { font-style: italic; }
+"""
