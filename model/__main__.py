@@ -1,9 +1,14 @@
 """Command line: `python -m model translate|evaluate|push ...`. Run with --help for each subcommand.
 
-translate: sentences from the arguments, or stdin one per line. With --jsonl each sentence gives one
-JSON line {"input", "translation", "score", "steps", "nbest", "warnings"}, or {"input", "error"} for a
-sentence that cannot be translated; the run goes on. The exit status is non-zero only when nothing
-can run at all (e.g. the model cannot be loaded).
+translate: sentences from the arguments, or from stdin one per line. Stdin is read as UTF-8 bytes
+and each line is answered, and flushed, as soon as it has arrived, so the command works as a filter
+in a pipe or interactively; lines that arrive together (a file) are translated together in batches,
+but no answer ever waits for later input. Output line N answers input line N: with --jsonl each
+line gives one JSON line {"input", "translation", "score", "steps", "nbest", "warnings"}, or
+{"input", "error"} for a line that cannot be translated ("input" is null when the line could not
+be read: not UTF-8, or over the length limit); in plain mode such a line prints its error, with
+its line number, on stderr and an empty line on stdout. A bad line never stops the run: the exit
+status reports it at the end (see the list after the options).
 """
 
 from __future__ import annotations
@@ -13,11 +18,26 @@ import json
 import os
 import shlex
 import sys
+from typing import Iterator
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter is noise here
 
 from .sources import FORMS, SourceError, load_source  # noqa: E402
 from .translator import DecodeOptions, InputError  # noqa: E402
+
+MAX_INPUT_CHARS = 1000  # a long sentence fits 10 times over; a 1 MB line used to take over a minute
+BATCH_LINES = 256  # lines per engine call when they arrive together; one call costs about its longest line
+READ_CHUNK = 64 * 1024  # bytes per read: a file comes in big chunks (big batches), a terminal line by line
+EXIT_OK, EXIT_SOME_FAILED, EXIT_CANNOT_RUN, EXIT_INTERRUPTED = 0, 1, 2, 130  # 130 = 128 + SIGINT, as shells use
+TRANSLATE_EPILOG = f"""\
+input limit: a line (or argument) over {MAX_INPUT_CHARS} characters gets an error instead of a translation.
+
+exit status:
+  {EXIT_OK}    every sentence was translated
+  {EXIT_SOME_FAILED}    at least one sentence failed (its error was reported); the others were translated
+  {EXIT_CANNOT_RUN}    nothing ran: impossible options, or the model cannot be loaded
+  {EXIT_INTERRUPTED}  interrupted by Ctrl-C; the lines finished before it were printed
+"""
 
 
 def _add_model(parser: argparse.ArgumentParser) -> None:
@@ -58,33 +78,133 @@ def _load(source: str, vocab_data: str | None = None):
         return None
 
 
-def cmd_translate(args) -> int:
+def _too_long(max_chars: int) -> InputError:
+    return InputError(f"the line is longer than {max_chars} characters, the limit; give one sentence per line")
+
+
+def _decode_line(raw: bytes, max_chars: int) -> str | InputError:
+    """One line of stdin (without its newline) as text, or the InputError that says why it cannot be read."""
+    if raw.endswith(b"\r"):  # Windows line endings are not part of the sentence
+        raw = raw[:-1]
     try:
-        options = _options(args)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    translator = _load(args.model, args.vocab_data)
-    if translator is None:
-        return 1
-    sentences = args.sentences or [line.rstrip("\r\n") for line in sys.stdin]
-    for begin in range(0, len(sentences), 256):
-        chunk = sentences[begin : begin + 256]
-        for text, result in zip(chunk, translator.translate_batch(chunk, options)):
-            if isinstance(result, InputError):
-                if args.jsonl:
-                    print(json.dumps({"input": text, "error": str(result)}, ensure_ascii=False), flush=True)
-                else:
-                    print(f"error: {text!r}: {result}", file=sys.stderr)
-                    print("", flush=True)  # keep output lines aligned with input lines
-                continue
-            if args.jsonl:
-                print(json.dumps(result.to_dict(), ensure_ascii=False), flush=True)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return InputError(f"not valid UTF-8: byte {raw[err.start]:#04x} at byte {err.start + 1}; "
+                          f"the input must be UTF-8 text")
+    return _too_long(max_chars) if len(text) > max_chars else text
+
+
+def stdin_lines(fd: int, max_chars: int = MAX_INPUT_CHARS) -> Iterator[list[tuple[int, str | InputError]]]:
+    """Read `fd` as lines of UTF-8 and yield, after every read, the lines it completed.
+
+    `os.read` returns whatever has arrived, so a line written by a pipe or typed at a terminal is
+    yielded as soon as its newline is read, never held back for the next one, while a file comes in
+    big chunks that make big batches. A line that grows past the limit is dropped as it streams in,
+    so memory stays bounded whatever the input.
+
+    Args:
+        fd: file descriptor to read, e.g. `sys.stdin.fileno()`.
+        max_chars: longest line, in characters, that is returned as text.
+
+    Yields:
+        Lists of (line number from 1, the line's text or the InputError that replaces it).
+    """
+    max_bytes = 4 * max_chars + 4  # UTF-8 spends at most 4 bytes a character: past this, surely too long
+    pending = bytearray()
+    skipping = False  # inside a line already known to be too long: drop bytes up to its newline
+    number = 0
+    while True:
+        chunk = os.read(fd, READ_CHUNK)
+        at_eof = not chunk
+        if at_eof and (pending or skipping):
+            chunk = b"\n"  # a last line without its newline still counts
+        lines = []
+        start = 0
+        while (end := chunk.find(b"\n", start)) >= 0:
+            number += 1
+            if skipping:
+                lines.append((number, _too_long(max_chars)))
             else:
-                for warning in result.warnings:
-                    print(f"warning: {text!r}: {warning}", file=sys.stderr)
-                print(result.translation, flush=True)
-    return 0
+                pending += chunk[start:end]
+                if number == 1 and pending.startswith(b"\xef\xbb\xbf"):
+                    del pending[:3]  # a byte-order mark (Windows editors) is not part of the sentence
+                lines.append((number, _decode_line(bytes(pending), max_chars)))
+            pending.clear()
+            skipping = False
+            start = end + 1
+        if not skipping:
+            pending += chunk[start:]
+            if len(pending) > max_bytes:
+                pending.clear()
+                skipping = True
+        if lines:
+            yield lines
+        if at_eof:
+            return
+
+
+def _write_results(translator, options: DecodeOptions, items: list[tuple[str, str | InputError]], jsonl: bool) -> int:
+    """Translate one batch of (label, text or InputError), print one output line each; return the failures."""
+    texts = [item for _, item in items if isinstance(item, str)]
+    translations = iter(translator.translate_batch(texts, options) if texts else [])
+    failed = 0
+    for label, item in items:
+        text, result = (item, next(translations)) if isinstance(item, str) else (None, item)
+        if isinstance(result, InputError):
+            failed += 1
+            where = label if text is None else f"{label}: {text!r}"
+            if jsonl:
+                sys.stdout.write(json.dumps({"input": text, "error": f"{label}: {result}"}, ensure_ascii=False) + "\n")
+            else:
+                print(f"error: {where}: {result}", file=sys.stderr)
+                sys.stdout.write("\n")  # keep output lines aligned with input lines
+            continue
+        if jsonl:
+            sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+        else:
+            for warning in result.warnings:
+                print(f"warning: {label}: {text!r}: {warning}", file=sys.stderr)
+            sys.stdout.write(result.translation + "\n")  # one write: an interrupt never leaves half a line
+    sys.stdout.flush()
+    return failed
+
+
+def cmd_translate(args) -> int:
+    done = 0
+    try:
+        try:
+            options = _options(args)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return EXIT_CANNOT_RUN
+        translator = _load(args.model, args.vocab_data)
+        if translator is None:
+            return EXIT_CANNOT_RUN
+        if args.sentences:
+            items = [(f"argument {i}", _too_long(MAX_INPUT_CHARS) if len(s) > MAX_INPUT_CHARS else s)
+                     for i, s in enumerate(args.sentences, 1)]
+            batches: Iterator[list] = iter([items])
+        else:
+            batches = ([(f"line {n}", item) for n, item in lines] for lines in stdin_lines(sys.stdin.fileno()))
+        failed = 0
+        for batch in batches:
+            for begin in range(0, len(batch), BATCH_LINES):
+                chunk = batch[begin : begin + BATCH_LINES]
+                failed += _write_results(translator, options, chunk, args.jsonl)
+                done += len(chunk)
+        return EXIT_SOME_FAILED if failed else EXIT_OK
+    except KeyboardInterrupt:
+        try:
+            sys.stdout.flush()
+        except OSError:
+            pass
+        print(f"interrupted by Ctrl-C after {done} line(s) were answered", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`... | head -1`): stop quietly; point stdout at devnull so that
+        # Python's own flush at exit does not fail again with a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_SOME_FAILED
 
 
 def cmd_evaluate(args) -> int:
@@ -141,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m model", description="Character-level English -> French seq2seq translation.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    translate = sub.add_parser("translate", help="translate sentences", description=__doc__,
+    translate = sub.add_parser("translate", help="translate sentences", description=__doc__, epilog=TRANSLATE_EPILOG,
                                formatter_class=argparse.RawDescriptionHelpFormatter)
     translate.add_argument("sentences", nargs="*", help="English sentences (default: read stdin, one per line)")
     _add_model(translate)

@@ -1,0 +1,176 @@
+"""`python -m model translate` as a filter on stdin (model/__main__.py): one line in, one line out.
+
+Each test runs the real command in a subprocess on a checkpoint with seeded random weights, and
+asserts structure, alignment, exit statuses and generous time bounds, never what the random model
+translates to. The interactive tests keep stdin open and read the answer before sending more input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from model.__main__ import MAX_INPUT_CHARS
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow  # building the checkpoint imports Keras; every test starts a Python subprocess
+
+posix_only = pytest.mark.skipif(sys.platform == "win32", reason="select() on pipes and SIGINT are POSIX")
+START_S = 60  # start-up and the first answer, on a busy 2-core machine (about 1 s when idle)
+ANSWER_S = 20  # any later answer (milliseconds when idle)
+
+
+@pytest.fixture(scope="module")
+def model_dir(request, tmp_path_factory):
+    """The shared random fast-recipe checkpoint when conftest provides it, else one made here."""
+    try:
+        return request.getfixturevalue("random_fast_checkpoint")
+    except pytest.FixtureLookupError:
+        from tests.random_models import make_random_checkpoint
+
+        return make_random_checkpoint(tmp_path_factory.mktemp("random-fast"), "fast", 0)
+
+
+def cli_env(**extra):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}
+    env.pop("PYTHONIOENCODING", None)  # would override the locale the UTF-8 test sets up
+    return {**env, **extra}
+
+
+def run_cli(*args, stdin: bytes, env=None, timeout=120):
+    return subprocess.run([sys.executable, "-m", "model", "translate", *map(str, args)], input=stdin,
+                          capture_output=True, cwd=REPO, env=env or cli_env(), timeout=timeout)
+
+
+def start_cli(*args):
+    return subprocess.Popen([sys.executable, "-m", "model", "translate", *map(str, args)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, env=cli_env(), bufsize=0)
+
+
+def read_line(stream, timeout: float) -> bytes:
+    """One line from a pipe, failing if it has not fully arrived within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    line = b""
+    while not line.endswith(b"\n"):
+        ready, _, _ = select.select([stream], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            raise AssertionError(f"no complete output line within {timeout} s (got {line!r})")
+        byte = os.read(stream.fileno(), 1)  # one byte at a time: never consume past this line
+        if not byte:
+            raise AssertionError(f"output closed before a complete line (got {line!r})")
+        line += byte
+    return line
+
+
+def send(proc, text: str) -> None:
+    proc.stdin.write(text.encode("utf-8"))
+    proc.stdin.flush()
+
+
+@posix_only
+def test_each_line_is_answered_before_the_next_is_sent(model_dir):
+    proc = start_cli("--model", model_dir, "--jsonl")
+    try:
+        for number, sentence in enumerate(["Go.", "Hi.", "Run!"]):
+            send(proc, sentence + "\n")
+            # stdin stays open and the next line is not written yet: the answer cannot be waiting for it.
+            row = json.loads(read_line(proc.stdout, START_S if number == 0 else ANSWER_S))
+            assert row["input"] == sentence and "translation" in row
+        proc.stdin.close()
+        assert proc.stdout.read() == b""  # exactly one output line per input line
+        assert proc.wait(timeout=ANSWER_S) == 0, proc.stderr.read()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.parametrize("strict", [True, False], ids=["strict-utf8", "c-utf8"])
+def test_invalid_utf8_line_gets_its_own_error(model_dir, strict):
+    # Python reads stdin with surrogateescape under C.UTF-8 but strictly under e.g. en_US.UTF-8,
+    # where one bad byte used to fail the whole run with a traceback; PYTHONIOENCODING stands in for
+    # that locale, which this machine may not have. Bytes are decoded per line either way.
+    env = cli_env(LC_ALL="C.UTF-8", PYTHONUTF8="0", **({"PYTHONIOENCODING": "utf-8:strict"} if strict else {}))
+    stdin = b"Go.\n\xff\xfe bad\nHi.\n"
+
+    plain = run_cli("--model", model_dir, stdin=stdin, env=env)
+    stderr = plain.stderr.decode("utf-8")
+    assert "Traceback" not in stderr
+    assert plain.returncode == 1  # a line failed; the others were translated
+    assert len(plain.stdout.decode("utf-8").split("\n")) == 4 and plain.stdout.decode("utf-8").split("\n")[1] == ""
+    (error,) = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert "line 2" in error and "UTF-8" in error and "0xff" in error
+
+    jsonl = run_cli("--model", model_dir, "--jsonl", stdin=stdin, env=env)
+    assert jsonl.returncode == 1 and "Traceback" not in jsonl.stderr.decode("utf-8")
+    rows = [json.loads(line) for line in jsonl.stdout.decode("utf-8").splitlines()]
+    assert [row["input"] for row in rows] == ["Go.", None, "Hi."]
+    assert set(rows[1]) == {"input", "error"} and "line 2" in rows[1]["error"] and "UTF-8" in rows[1]["error"]
+    assert "translation" in rows[0] and "translation" in rows[2]
+
+
+def test_over_long_lines_get_a_fast_error_and_the_stream_goes_on(model_dir):
+    at_limit = "a" * MAX_INPUT_CHARS
+    stdin = ("a" * 1_000_000 + "\nGo.\n" + "a" * (MAX_INPUT_CHARS + 1) + "\n" + at_limit + "\nHi.").encode("ascii")
+    began = time.monotonic()
+    proc = run_cli("--model", model_dir, "--jsonl", stdin=stdin)
+    assert time.monotonic() - began < START_S  # the 1 MB line alone used to take over a minute
+    assert proc.returncode == 1, proc.stderr.decode("utf-8")
+    rows = [json.loads(line) for line in proc.stdout.decode("utf-8").splitlines()]
+    assert [row["input"] for row in rows] == [None, "Go.", None, at_limit, "Hi."]  # the last line has no newline
+    for number, row in ((1, rows[0]), (3, rows[2])):
+        assert set(row) == {"input", "error"}
+        assert f"line {number}" in row["error"] and f"{MAX_INPUT_CHARS} characters" in row["error"]
+    assert all("translation" in rows[i] for i in (1, 3, 4))
+
+    args = run_cli("--model", model_dir, "a" * (MAX_INPUT_CHARS + 1), "Go.", stdin=b"")
+    assert args.returncode == 1 and len(args.stdout.decode("utf-8").split("\n")) == 3
+    assert "argument 1" in args.stderr.decode("utf-8") and f"{MAX_INPUT_CHARS} characters" in args.stderr.decode("utf-8")
+
+
+@posix_only
+def test_ctrl_c_flushes_and_exits_130_with_one_line(model_dir):
+    proc = start_cli("--model", model_dir, "--jsonl")  # --jsonl: warnings go in the rows, not on stderr
+    try:
+        send(proc, "Go.\n")
+        assert json.loads(read_line(proc.stdout, START_S))["input"] == "Go."
+        proc.send_signal(signal.SIGINT)  # while it waits for the next line on an open stdin
+        assert proc.wait(timeout=ANSWER_S) == 130
+        stderr = proc.stderr.read().decode("utf-8")
+        assert "Traceback" not in stderr
+        assert len(stderr.strip().splitlines()) == 1 and "interrupted" in stderr
+        assert proc.stdout.read() == b""
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@posix_only
+def test_a_closed_output_pipe_ends_the_run_quietly(model_dir):
+    proc = start_cli("--model", model_dir)  # as in `python -m model translate < file | head -1`
+    try:
+        send(proc, "Go.\n")
+        read_line(proc.stdout, START_S)
+        proc.stdout.close()
+        send(proc, "Hi.\n")
+        proc.stdin.close()
+        assert proc.wait(timeout=ANSWER_S) == 1
+        assert "Traceback" not in proc.stderr.read().decode("utf-8")
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_translate_imports_neither_tensorflow_nor_keras(model_dir):
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "model", "translate", "--model", model_dir, "Go."],
+                          capture_output=True, text=True, cwd=REPO, env=cli_env(), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "model.translator" in imported  # the report is real
+    assert not {name for name in imported if name.split(".")[0] in ("tensorflow", "keras", "tf_keras")}
