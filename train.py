@@ -137,11 +137,6 @@ def main(argv=None) -> int:
         return 2
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(args.out or f"runs/{args.recipe}-{stamp}")
-    try:
-        prepare_output(out, config, args.resume, args.overwrite)
-    except ValueError as err:
-        print(f"train.py: error: {err}", file=sys.stderr)
-        return 2
     if args.push_to_hub:
         from model import hub
 
@@ -150,6 +145,11 @@ def main(argv=None) -> int:
         except hub.HubError as err:
             print(f"train.py: error: {err}", file=sys.stderr)
             return 2
+    try:
+        prepare_output(out, config, args.resume, args.overwrite)
+    except ValueError as err:
+        print(f"train.py: error: {err}", file=sys.stderr)
+        return 2
 
     from model import checkpoint, data, evaluation, plots, provenance, splits, training
 
