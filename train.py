@@ -145,11 +145,6 @@ def main(argv=None) -> int:
         except hub.HubError as err:
             print(f"train.py: error: {err}", file=sys.stderr)
             return 2
-    try:
-        prepare_output(out, config, args.resume, args.overwrite)
-    except ValueError as err:
-        print(f"train.py: error: {err}", file=sys.stderr)
-        return 2
 
     from model import checkpoint, data, evaluation, plots, provenance, splits, training
 
@@ -158,6 +153,11 @@ def main(argv=None) -> int:
         text, sha256 = data.read_text(data_path)
         pairs = data.parse_pairs(text, str(data_path))
     except data.DataFormatError as err:  # its message names the file and the line
+        print(f"train.py: error: {err}", file=sys.stderr)
+        return 2
+    try:
+        prepare_output(out, config, args.resume, args.overwrite)
+    except ValueError as err:
         print(f"train.py: error: {err}", file=sys.stderr)
         return 2
     print(f"read {len(pairs)} pairs from {data_path}", flush=True)

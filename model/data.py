@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -27,6 +28,11 @@ from .vocab import END, PAD, START, Vocabulary
 # 70 input / 93 target characters. Newer manythings.org releases have a different vocabulary.
 FRA_ENG_URL = "http://storage.googleapis.com/download.tensorflow.org/data/fra-eng.zip"
 FRA_ENG_MEMBER = "fra.txt"  # the pair file inside the zip (a zip may also hold _about.txt)
+# Where `resolve_fra_eng` looks for the pair file, in order: this environment variable (a path), the
+# shared data folder beside a checkout (the project's own CI lays it out so), then the download.
+FRA_ENG_ENV = "FRA_ENG_DATA"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_FRA_ENG = Path("..", "shared", "data", "fra-eng", "fra.txt")  # relative to the repository root
 
 
 class DataFormatError(ValueError):
@@ -148,6 +154,33 @@ def download_fra_eng(cache_dir: str | None = None) -> Path:
     import keras  # imported here so reading local data never needs TensorFlow
 
     return Path(keras.utils.get_file("fra-eng.zip", origin=FRA_ENG_URL, cache_dir=cache_dir))
+
+
+def resolve_fra_eng(
+    env: Mapping[str, str] = os.environ, repo_root: Path = REPO_ROOT, download: Callable[[], Path] = download_fra_eng,
+) -> Path:
+    """The fra-eng pair file: $FRA_ENG_DATA, else ../shared/data/fra-eng/fra.txt, else the recipe's download.
+
+    A variable that is set must name a file: a typo is an error naming the variable, never a silent
+    fall back to another copy of the data. An empty variable counts as unset.
+
+    Args:
+        env: the environment to read FRA_ENG_DATA from.
+        repo_root: the checkout that ../shared is relative to.
+        download: fetches the recipe's zip when neither is there (default: Keras' file cache).
+    """
+    given = env.get(FRA_ENG_ENV, "")
+    if given:
+        path = Path(given).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"{FRA_ENG_ENV}={given!r} is not a file; point {FRA_ENG_ENV} at the fra-eng "
+                                    f"pair file (fra.txt or fra-eng.zip), or unset it to use "
+                                    f"{SHARED_FRA_ENG.as_posix()} or the download")
+        return path
+    shared = Path(repo_root) / SHARED_FRA_ENG
+    if shared.is_file():
+        return shared.resolve()
+    return Path(download())
 
 
 def split_pairs(

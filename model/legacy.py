@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from . import data
-from .checkpoint import CheckpointError
+from .checkpoint import H5_SIZE_FACTOR, MAX_JSON_BYTES, MAX_WEIGHTS_BYTES, CheckpointError, check_file, read_bytes
 from .config import ModelConfig
 from .inference import LSTMWeights, Seq2SeqWeights
 from .translator import Translator
@@ -118,14 +118,16 @@ def read_keras_metadata(directory: str | Path) -> dict[str, dict[str, Any]]:
     keras_metadata.pb is a `SavedMetadata` message: repeated `nodes` (field 1), each with a
     `node_path` (field 3) and a JSON `metadata` string (field 5). Its message classes live in private
     tf_keras modules, so the few fields needed are decoded by hand; the payload is JSON, never code.
-    An absent file gives {}: the layer configs then go unchecked.
+    An absent file gives {}: the layer configs then go unchecked. The file is read only if it is a
+    plain file under MAX_JSON_BYTES.
     """
     path = Path(directory) / KERAS_METADATA_FILE
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return {}
     out: dict[str, dict[str, Any]] = {}
+    raw = read_bytes(path, MAX_JSON_BYTES, root=directory)
     try:
-        for number, node in _fields(path.read_bytes()):
+        for number, node in _fields(raw):
             if number != 1:
                 continue
             node_path, metadata = None, None
@@ -138,6 +140,10 @@ def read_keras_metadata(directory: str | Path) -> dict[str, dict[str, Any]]:
                 out[node_path] = json.loads(metadata)
     except (ValueError, UnicodeDecodeError) as err:  # JSONDecodeError is a ValueError
         raise LegacyModelError(f"{path}: corrupt ({err})") from None
+    except RecursionError:
+        raise LegacyModelError(f"{path}: corrupt (layer metadata JSON nested too deeply)") from None
+    if not all(isinstance(node, dict) for node in out.values()):
+        raise LegacyModelError(f"{path}: corrupt (layer metadata is not a JSON object)")
     return out
 
 
@@ -160,11 +166,13 @@ def read_layers(directory: str | Path) -> list[LegacyLayer]:
     """
     directory = Path(directory)
     prefix = directory / VARIABLES_PREFIX
+    _check_variable_files(directory)
     import tensorflow as tf
     from tensorflow.core.protobuf import trackable_object_graph_pb2
 
     try:
         reader = tf.train.load_checkpoint(str(prefix))
+        shapes, dtypes = reader.get_variable_to_shape_map(), reader.get_variable_to_dtype_map()
         graph = trackable_object_graph_pb2.TrackableObjectGraph()
         graph.ParseFromString(reader.get_tensor(_OBJECT_GRAPH_KEY))
     except Exception as err:  # tf.errors.*, DecodeError: a truncated or damaged download
@@ -176,6 +184,7 @@ def read_layers(directory: str | Path) -> list[LegacyLayer]:
         raise LegacyModelError(f"{prefix}.*: the checkpoint's object graph is empty")
     metadata = read_keras_metadata(directory)
     layers = []
+    declared = 0  # bytes of the variables read so far, from the checkpoint's index (before reading them)
     for child in graph.nodes[0].children:
         match = _LAYER_CHILD.match(child.local_name)
         if not match:
@@ -188,6 +197,13 @@ def read_layers(directory: str | Path) -> list[LegacyLayer]:
                     continue
                 full_name = attribute.full_name.split(":")[0]  # "lstm_1/lstm_cell/kernel"
                 name = name or full_name.split("/")[0]
+                shape, dtype = shapes.get(attribute.checkpoint_key), dtypes.get(attribute.checkpoint_key)
+                if shape is None or dtype is None or not dtype.is_floating:
+                    raise LegacyModelError(f"{prefix}.*: variable {full_name} is missing or not a float tensor")
+                declared += int(np.prod(shape, dtype=np.float64)) * dtype.size
+                if declared > MAX_WEIGHTS_BYTES:
+                    raise LegacyModelError(f"{prefix}.*: the variables declare over {MAX_WEIGHTS_BYTES // 2**20} MB of "
+                                           f"weights; refusing to read them")
                 try:
                     value = reader.get_tensor(attribute.checkpoint_key)
                 except Exception as err:
@@ -197,21 +213,39 @@ def read_layers(directory: str | Path) -> list[LegacyLayer]:
                 weights[full_name.rsplit("/", 1)[-1]] = value.astype(np.float32)
         if weights:
             config = metadata.get(f"root.{child.local_name}", {})
-            layers.append(LegacyLayer(config.get("config", {}).get("name") or name or child.local_name,
-                                      int(match.group(1)), weights, config))
+            settings = config.get("config")
+            saved_name = settings.get("name") if isinstance(settings, dict) else None
+            layers.append(LegacyLayer(str(saved_name or name or child.local_name), int(match.group(1)), weights, config))
     layers.sort(key=lambda layer: layer.position)
     return layers
 
 
+def _check_variable_files(directory: Path) -> None:
+    """Refuse variables files that are not plain files inside the SavedModel, or absurdly large ones."""
+    folder = directory / VARIABLES_PREFIX.parent
+    total = check_file(directory / f"{VARIABLES_PREFIX}.index", directory).stat().st_size
+    for data_file in sorted(folder.glob(f"{VARIABLES_PREFIX.name}.data-*")):
+        total += check_file(data_file, directory).stat().st_size
+    # Variables, their optimizer slots and the object graph: a few times the weights at most.
+    limit = H5_SIZE_FACTOR * MAX_WEIGHTS_BYTES
+    if total > limit:
+        raise LegacyModelError(f"{folder}: the variables files hold {total // 2**20} MB, over the {limit // 2**20} MB "
+                               f"a model of this recipe can need; refusing to read them")
+
+
 def _check_config(layer: LegacyLayer, kind: str, where: Path) -> None:
-    """Refuse layer settings the engine does not compute (e.g. LSTMV1's hard_sigmoid gates)."""
+    """Refuse layer settings the engine does not compute (e.g. LSTMV1's hard_sigmoid gates), or sizes
+    other than the weights' (`units`)."""
     if not layer.config:
         return
     config = layer.config.get("config", {})
+    if not isinstance(config, dict):
+        raise LegacyModelError(f"{where}: layer {layer.name} has no readable config in {KERAS_METADATA_FILE}")
     if kind == "LSTM":
-        expected = {"activation": "tanh", "recurrent_activation": "sigmoid", "go_backwards": False, "use_bias": True}
+        expected = {"activation": "tanh", "recurrent_activation": "sigmoid", "go_backwards": False, "use_bias": True,
+                    "units": layer.weights["recurrent_kernel"].shape[0]}
     else:
-        expected = {"activation": "softmax", "use_bias": True}
+        expected = {"activation": "softmax", "use_bias": True, "units": layer.weights["kernel"].shape[-1]}
     wrong = [f"{k}={config[k]!r} (needs {v!r})" for k, v in expected.items() if k in config and config[k] != v]
     class_name = layer.config.get("class_name")
     if class_name and class_name != kind:

@@ -10,10 +10,13 @@ Accepted forms:
 A checkpoint directory describes itself. A legacy SavedModel carries only weights: its vocabulary is
 rebuilt from the recipe's data (see model/legacy.py). Every failure, a Hub one included, is a
 SourceError naming the source and what failed, so callers (the app) can fall back to the default.
+Whatever the source, loading is bounded and runs no code from it: Hub calls have timeouts and a size
+cap (model/hub.py), and every file is checked before it is read (model/checkpoint.py).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from . import checkpoint, legacy
@@ -60,7 +63,9 @@ def load_source(source: str, vocab_data: str | None = None) -> Translator:
     """
     path = resolve_source(source)
     try:
-        if legacy.is_saved_model(path) and not (path / checkpoint.MODEL_FILE).is_file():
+        # lexists, not is_file: a model.keras that is a FIFO or a dangling link is the checkpoint's
+        # error to name, not a reason to read the directory as a SavedModel.
+        if legacy.is_saved_model(path) and not os.path.lexists(path / checkpoint.MODEL_FILE):
             return legacy.load(path, vocab_data=vocab_data, source=source)
         return checkpoint.load(path)
     except checkpoint.CheckpointError as err:  # LegacyModelError is one too

@@ -15,6 +15,12 @@ from typing import Any, Iterable
 START = "\t"  # recipe: "We use 'tab' as the 'start sequence' character"
 END = "\n"  # recipe: "... and '\n' as 'end sequence' character"
 PAD = " "  # recipe: sequences are padded with spaces
+# Bounds on the lengths a vocabulary may declare. The longest French sentence of the fra-eng corpus is
+# 360 characters, so 1000 leaves room for any sentence; decoding runs up to max_decoder_seq_length
+# steps and the recipe pads the input to max_encoder_seq_length, so an unbounded value read from a
+# downloaded vocab.json would cost unbounded time and memory.
+MIN_SEQ_LENGTH = 1
+MAX_SEQ_LENGTH = 1000
 
 
 @dataclass(frozen=True)
@@ -30,13 +36,17 @@ class Vocabulary:
 
     def __post_init__(self) -> None:
         for name, chars in (("input", self.input_characters), ("target", self.target_characters)):
-            if any(len(c) != 1 for c in chars):
+            if any(not isinstance(c, str) or len(c) != 1 for c in chars):
                 raise ValueError(f"{name} vocabulary entries must be single characters")
             if len(set(chars)) != len(chars):
                 raise ValueError(f"{name} vocabulary has duplicate characters")
         for token, label in ((START, "START"), (END, "END"), (PAD, "PAD")):
             if token not in self.target_characters:
                 raise ValueError(f"target vocabulary lacks the {label} token {token!r}")
+        for name in ("max_encoder_seq_length", "max_decoder_seq_length"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not MIN_SEQ_LENGTH <= value <= MAX_SEQ_LENGTH:
+                raise ValueError(f"{name} must be a whole number from {MIN_SEQ_LENGTH} to {MAX_SEQ_LENGTH}, got {value!r}")
         object.__setattr__(self, "input_token_index", {c: i for i, c in enumerate(self.input_characters)})
         object.__setattr__(self, "target_token_index", {c: i for i, c in enumerate(self.target_characters)})
 
@@ -101,9 +111,13 @@ class Vocabulary:
         for key, expected in (("start_token", START), ("end_token", END), ("pad_token", PAD)):
             if data.get(key, expected) != expected:
                 raise ValueError(f"{key} is {data[key]!r}; this engine only supports {expected!r}")
+        for key in ("input_characters", "target_characters"):
+            if not isinstance(data[key], list):
+                raise ValueError(f"{key} must be a list of characters, got {type(data[key]).__name__}")
         return cls(
             input_characters=tuple(data["input_characters"]),
             target_characters=tuple(data["target_characters"]),
-            max_encoder_seq_length=int(data["max_encoder_seq_length"]),
-            max_decoder_seq_length=int(data["max_decoder_seq_length"]),
+            # Not int(...): 1e12 or "12" in a downloaded file is an error to report, not a value to coerce.
+            max_encoder_seq_length=data["max_encoder_seq_length"],
+            max_decoder_seq_length=data["max_decoder_seq_length"],
         )

@@ -1,25 +1,87 @@
-"""Shared fixtures: the shared data file, and tiny checkpoints trained for real in seconds."""
+"""Shared fixtures and comparison helpers.
+
+Checkpoints: `random_checkpoint`, `random_fast_checkpoint` and `random_attention_checkpoint` hold
+seeded random weights made without training (tests/random_models.py), identical on every machine;
+everything about the engine, the translator, decoding, the CLI and the app is tested on them. The
+trained `tiny_checkpoint` is only for tests about what training records (its metadata's splits).
+
+Data: `shared_data` is the fra-eng pair file found by `model.data.resolve_fra_eng`: $FRA_ENG_DATA,
+else ../shared/data/fra-eng/fra.txt, else the recipe's download.
+
+Comparisons: two runs of the same decoding on slightly different floats (TensorFlow against NumPy,
+a batch against one sentence) may pick different characters where two were nearly tied. The
+helpers below compare step by step and allow a divergence only after a step whose top-2 margin was
+below NEAR_TIE; up to there the distributions must agree within PROB_ATOL.
+"""
 
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data" / "fra-eng" / "fra.txt"
+
+# Two float32 computations of one step (TensorFlow's and NumPy's, or a batch's and a single row's)
+# differ by ~1e-7 per probability; these bounds leave a hundredfold margin.
+PROB_ATOL = 1e-5  # largest difference allowed between two computations of one distribution
+NEAR_TIE = 1e-4  # a step whose two best probabilities are closer than this may go either way
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The 2019 fra-eng release, as laid out beside the repository (see ../shared/data/README.md)."""
-    if not SHARED_DATA.is_file():
-        pytest.fail(f"shared data missing at {SHARED_DATA}; tests read the fra-eng pairs from there")
-    return SHARED_DATA
+def shared_data(tmp_path_factory) -> Path:
+    """The 2019 fra-eng release's pair file (see model.data.resolve_fra_eng for where it is looked for)."""
+    from model import data
+
+    try:
+        path = data.resolve_fra_eng()
+    except Exception as err:  # a bad FRA_ENG_DATA, or no network for the download
+        pytest.fail(f"fra-eng data not found: {err}. Set {data.FRA_ENG_ENV} to the fra.txt pair file "
+                    f"(or fra-eng.zip), or lay it out at {data.SHARED_FRA_ENG.as_posix()} beside the repository")
+    if zipfile.is_zipfile(path):
+        # Tests read the pairs as text, as the recipe does: take fra.txt out of the release zip once.
+        out = tmp_path_factory.mktemp("fra-eng") / data.FRA_ENG_MEMBER
+        with zipfile.ZipFile(path) as archive:
+            member = next(n for n in archive.namelist() if Path(n).name == data.FRA_ENG_MEMBER)
+            out.write_bytes(archive.read(member))
+        return out
+    return path
+
+
+# --- checkpoints with seeded random weights: the same on every machine ------------------------------
+
+
+def _random(tmp_path_factory, kind: str, seed: int) -> Path:
+    from tests.random_models import make_random_checkpoint
+
+    return make_random_checkpoint(tmp_path_factory.mktemp(f"random-{kind}"), kind=kind, seed=seed)
+
+
+@pytest.fixture(scope="session")
+def random_checkpoint(tmp_path_factory) -> Path:
+    """The keras.io recipe's network (one-hot, space padding) with seeded random weights."""
+    return _random(tmp_path_factory, "recipe", 0)
+
+
+@pytest.fixture(scope="session")
+def random_fast_checkpoint(tmp_path_factory) -> Path:
+    """The fast recipe's network (embeddings, masked padding) with seeded random weights."""
+    return _random(tmp_path_factory, "fast", 1)
+
+
+@pytest.fixture(scope="session")
+def random_attention_checkpoint(tmp_path_factory) -> Path:
+    """The attention recipe's network (bidirectional encoder, Luong attention) with seeded random weights."""
+    return _random(tmp_path_factory, "attention", 2)
+
+
+# --- checkpoints trained for real, for tests about training and what it records ---------------------
 
 
 def _train_tiny(out: Path, shared_data: Path, recipe: str) -> Path:
@@ -39,28 +101,67 @@ def _train_tiny(out: Path, shared_data: Path, recipe: str) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory, shared_data) -> Path:
-    """A keras-io recipe checkpoint (one-hot, space padding) trained for 3 epochs on 300 pairs."""
+    """A keras-io recipe checkpoint trained for 3 epochs on 300 pairs: for tests of what training records."""
     return _train_tiny(tmp_path_factory.mktemp("tiny-recipe"), shared_data, "keras-io")
 
 
-@pytest.fixture(scope="session")
-def tiny_fast_checkpoint(tmp_path_factory, shared_data) -> Path:
-    """A fast-recipe checkpoint (embeddings, masking, bucketing) trained for 3 epochs on 300 pairs."""
-    return _train_tiny(tmp_path_factory.mktemp("tiny-fast"), shared_data, "fast")
+# --- comparing two decodings that may differ by float rounding --------------------------------------
 
 
-@pytest.fixture(scope="session")
-def small_checkpoint(tmp_path_factory, shared_data) -> Path:
-    """A keras-io recipe checkpoint trained long enough (20 epochs, latent_dim 32) to emit varied,
-    END-terminated translations, so decoding tests see real choices rather than a run of spaces."""
-    from model import checkpoint, data, training
-    from model.config import TrainConfig
+def top2_margin(probs) -> float:
+    """The gap between the two largest probabilities of one step's distribution."""
+    top = np.sort(np.asarray(probs, dtype=np.float64))[-2:]
+    return float(top[1] - top[0])
 
-    out = tmp_path_factory.mktemp("small-recipe")
-    pairs = data.read_pairs(shared_data, limit=300)
-    config = TrainConfig(num_samples=300, epochs=20, latent_dim=32, batch_size=32, learning_rate=0.01, seed=7)
-    result = training.train(pairs, config, verbose=0)
-    metadata = {"recipe": "keras-io", "train_config": config.to_dict(), "history": result.history,
-                "data": {"source": str(shared_data), **result.data_info}, "command": "tests/conftest.py small fixture"}
-    checkpoint.save(out, result.model, result.vocab, result.model_config, metadata)
-    return out
+
+def compare_free_running(ours_chars, ours_probs, theirs_chars, theirs_probs, *, atol: float = PROB_ATOL,
+                         near_tie: float = NEAR_TIE) -> int | None:
+    """Compare two greedy decodings of one sentence step by step, along the first one's path.
+
+    While both chose the same characters, each step's full distributions must agree within `atol`.
+    At the first step where the choices differ, the first run's top-2 margin must be below
+    `near_tie` (rounding may then pick either), and nothing after it is compared: the two runs are
+    no longer fed the same characters. Lengths must match when no step differed.
+
+    Args:
+        ours_chars, theirs_chars: the characters (or ids) chosen at each step.
+        ours_probs, theirs_probs: per step, the whole distribution (vocabulary-sized).
+    Returns:
+        The step where the runs parted at a near-tie, or None if they agreed throughout.
+    """
+    for t, (a, b) in enumerate(zip(ours_chars, theirs_chars)):
+        np.testing.assert_allclose(ours_probs[t], theirs_probs[t], atol=atol, rtol=0, err_msg=f"step {t}")
+        if a != b:
+            margin = top2_margin(ours_probs[t])
+            assert margin < near_tie, (f"step {t}: chose {a!r} and {b!r} although the top-2 margin was {margin:.2e}, "
+                                       f"not a near-tie (< {near_tie:.0e})")
+            return t
+    assert len(ours_chars) == len(theirs_chars), f"{list(ours_chars)!r} != {list(theirs_chars)!r}"
+    return None
+
+
+def _step_fields(step) -> tuple[str, float, list[tuple[str, float]]]:
+    if isinstance(step, dict):  # Translation.to_dict() / the CLI's JSON lines
+        return step["char"], step["prob"], [tuple(t) for t in step["top"]]
+    return step.char, step.prob, list(step.top)
+
+
+def compare_steps(ours, theirs, *, atol: float = PROB_ATOL, near_tie: float = NEAR_TIE) -> int | None:
+    """`compare_free_running` for two translations' steps (Step objects or their dicts, top-k >= 2).
+
+    Only the top-k of each step is known, so the sorted top-k probabilities are compared (they are a
+    continuous function of the distribution, whatever order near-ties put the characters in), and
+    the probability of each chosen character where both chose it.
+    """
+    ours, theirs = [_step_fields(s) for s in ours], [_step_fields(s) for s in theirs]
+    for t, ((a, pa, top_a), (b, pb, top_b)) in enumerate(zip(ours, theirs)):
+        np.testing.assert_allclose([p for _, p in top_a], [p for _, p in top_b], atol=atol, rtol=0, err_msg=f"step {t}")
+        if a != b:
+            assert len(top_a) >= 2, "a near-tie can only be recognised with top-k >= 2"
+            margin = top_a[0][1] - top_a[1][1]
+            assert margin < near_tie, (f"step {t}: chose {a!r} and {b!r} although the top-2 margin was {margin:.2e}, "
+                                       f"not a near-tie (< {near_tie:.0e})")
+            return t
+        assert pa == pytest.approx(pb, abs=atol)
+    assert [s[0] for s in ours] == [s[0] for s in theirs]
+    return None

@@ -13,6 +13,18 @@ It keeps repositories in memory as commits (path -> bytes) and answers:
 
 Private repositories answer only requests carrying an accepted token. `requests` records every
 request (method, path, whether an Authorization header was sent) so tests can check what happened.
+
+Hostile modes, for the tests that a Hub cannot hang, flood or trick the client:
+
+    hang = True                 accept every request and never answer (until close())
+    trickle = 5.0               answer everything one byte every 5 s, status line and headers included
+    trickle_bodies = {path}     send a file's headers at once, then its body one byte every `drip_interval` s
+    listed_sizes = {path: n}    list the file as n bytes (its real content is served)
+    oversize = {path: n|None}   GET answers Content-Length n (or no length at all) and streams zeros
+                                until the client stops reading; `served[path]` counts the bytes sent
+    commit_sha = "..."          answer this as the commit (in repo info and X-Repo-Commit), e.g. "../../x"
+    header_commit = "..."       answer this in downloads' X-Repo-Commit only (a commit other than the listed one)
+    fail_info = 503             the repo info / listing route answers this HTTP status
 """
 
 from __future__ import annotations
@@ -21,6 +33,7 @@ import base64
 import hashlib
 import json
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlparse
@@ -48,6 +61,18 @@ class LocalHub:
         self.repos: dict[str, Repo] = {}
         self.requests: list[tuple[str, str, bool]] = []
         self.truncate: set[str] = set()  # paths whose downloads are cut short (a broken transfer)
+        # Hostile modes (see the module docstring).
+        self.hang = False
+        self.trickle: float | None = None
+        self.trickle_bodies: set[str] = set()
+        self.drip_interval = 5.0
+        self.listed_sizes: dict[str, int] = {}
+        self.oversize: dict[str, int | None] = {}
+        self.served: Counter[str] = Counter()
+        self.commit_sha: str | None = None
+        self.header_commit: str | None = None
+        self.fail_info: int | None = None
+        self.closed = threading.Event()
         handler = type("Handler", (_Handler,), {"hub": self})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -55,6 +80,7 @@ class LocalHub:
         self.thread.start()
 
     def close(self) -> None:
+        self.closed.set()  # hanging and trickling handlers stop at once
         self.server.shutdown()
         self.server.server_close()
 
@@ -89,6 +115,11 @@ class _Handler(BaseHTTPRequestHandler):
         return header[7:] if header.startswith("Bearer ") else None
 
     def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None, head: bool = False) -> None:
+        if self.hub.trickle is not None:
+            headers = {"Content-Length": str(len(body)), **(headers or {})}
+            raw = f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}\r\n".encode()
+            raw += "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode() + b"\r\n"
+            return self._drip(raw + (b"" if head else body), self.hub.trickle)
         self.send_response(status)
         for key, value in (headers or {}).items():
             self.send_header(key, value)
@@ -97,6 +128,40 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head:
             self.wfile.write(body)
+
+    def _drip(self, raw: bytes, interval: float) -> None:
+        """Write `raw` one byte at a time, `interval` seconds apart, until done or the hub closes."""
+        self.close_connection = True
+        for i in range(len(raw)):
+            if self.hub.closed.is_set():
+                return
+            try:
+                self.wfile.write(raw[i : i + 1])
+                self.wfile.flush()
+            except OSError:
+                return
+            self.hub.closed.wait(interval)
+
+    def _flood(self, file_path: str, length: int | None, headers: dict[str, str]) -> None:
+        """Announce `length` bytes (or none) and stream zeros until the client stops reading."""
+        self.send_response(200)
+        for key, value in headers.items():
+            if key != "Content-Length":
+                self.send_header(key, value)
+        if length is not None:
+            self.send_header("Content-Length", str(length))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        chunk = bytes(64 * 1024)
+        remaining = length if length is not None else 1 << 40
+        while remaining > 0 and not self.hub.closed.is_set() and self.hub.served[file_path] < 256 * 1024 * 1024:
+            try:
+                self.wfile.write(chunk[: min(len(chunk), remaining)])
+            except OSError:
+                return
+            self.hub.served[file_path] += min(len(chunk), remaining)
+            remaining -= len(chunk)
 
     def _json(self, status: int, data, headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(data).encode(), {"Content-Type": "application/json", **(headers or {})})
@@ -126,6 +191,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _get(self, head: bool) -> None:
         self._record()
+        if self.hub.hang:
+            self.hub.closed.wait()
+            self.close_connection = True
+            return
         path = unquote(urlparse(self.path).path)
         parts = path.strip("/").split("/")
         if path == "/api/whoami-v2":
@@ -144,11 +213,14 @@ class _Handler(BaseHTTPRequestHandler):
             files = repo.files(rev)
             if files is None:
                 return self._not_found("RevisionNotFound", f"Invalid rev id: {rev}")
-            sha = repo.refs.get(rev, rev)
+            if self.hub.fail_info is not None:
+                return self._json(self.hub.fail_info, {"error": "the Hub is having a bad day"})
+            sha = self.hub.commit_sha or repo.refs.get(rev, rev)
+            size = lambda p, b: self.hub.listed_sizes.get(p, len(b))  # noqa: E731
             if kind == "revision":
                 return self._json(200, {"id": repo_id, "modelId": repo_id, "sha": sha, "private": repo.private,
-                                        "siblings": [{"rfilename": p, "size": len(b)} for p, b in sorted(files.items())]})
-            return self._json(200, [{"type": "file", "path": p, "size": len(b), "oid": hashlib.sha1(b).hexdigest()}
+                                        "siblings": [{"rfilename": p, "size": size(p, b)} for p, b in sorted(files.items())]})
+            return self._json(200, [{"type": "file", "path": p, "size": size(p, b), "oid": hashlib.sha1(b).hexdigest()}
                                     for p, b in sorted(files.items())])
         if len(parts) >= 5 and parts[2] == "resolve":
             repo_id, rev, file_path = f"{parts[0]}/{parts[1]}", parts[3], "/".join(parts[4:])
@@ -161,8 +233,17 @@ class _Handler(BaseHTTPRequestHandler):
             if file_path not in files:
                 return self._not_found("EntryNotFound", f"{file_path} does not exist")
             content = files[file_path]
-            headers = {"X-Repo-Commit": repo.refs.get(rev, rev), "ETag": f'"{hashlib.sha1(content).hexdigest()}"',
+            headers = {"X-Repo-Commit": self.hub.header_commit or self.hub.commit_sha or repo.refs.get(rev, rev),
+                       "ETag": f'"{hashlib.sha1(content).hexdigest()}"',
                        "Content-Type": "application/octet-stream", "Content-Length": str(len(content))}
+            if file_path in self.hub.oversize and not head:
+                return self._flood(file_path, self.hub.oversize[file_path], headers)
+            if file_path in self.hub.trickle_bodies and not head:
+                self.send_response(200)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                return self._drip(content, self.hub.drip_interval)
             if file_path in self.hub.truncate and not head:
                 # Announce the full size but send half, then close: a transfer broken mid-way.
                 self.send_response(200)
@@ -178,6 +259,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self._record()
+        if self.hub.hang:
+            self.hub.closed.wait()
+            self.close_connection = True
+            return
         path = unquote(urlparse(self.path).path)
         parts = path.strip("/").split("/")
         body = self._body()

@@ -12,35 +12,34 @@ from model import checkpoint, load_source
 from model.checkpoint import CheckpointError
 from model.translator import DecodeOptions
 from model.vocab import Vocabulary
+from tests.random_models import make_random_checkpoint, random_config, random_model, random_vocabulary
 
-pytestmark = pytest.mark.slow  # loads checkpoints trained by fixtures
-
-SENTENCES = ["Go.", "Hi.", "Run!", "Help!", "I see.", "Hug me."]
+SENTENCES = ["Go.", "Hi.", "Run!", "Who?", "I see.", "Hug me."]
 
 
 @pytest.fixture()
-def copy(tiny_checkpoint, tmp_path):
-    """A private copy of the tiny checkpoint that a test may damage."""
-    return shutil.copytree(tiny_checkpoint, tmp_path / "ckpt")
+def copy(random_checkpoint, tmp_path):
+    """A private copy of the random-weight checkpoint that a test may damage."""
+    return shutil.copytree(random_checkpoint, tmp_path / "ckpt")
 
 
 def _outputs(translator, options=None):
     return [r.to_dict() for r in translator.translate_batch(SENTENCES, options)]
 
 
-def test_checkpoint_holds_the_fixed_files(small_checkpoint):
-    assert {p.name for p in small_checkpoint.iterdir()} >= {"model.keras", "vocab.json", "metadata.json"}
-    vocab = json.loads((small_checkpoint / "vocab.json").read_text(encoding="utf-8"))
+def test_checkpoint_holds_the_fixed_files(random_checkpoint):
+    assert {p.name for p in random_checkpoint.iterdir()} >= {"model.keras", "vocab.json", "metadata.json"}
+    vocab = json.loads((random_checkpoint / "vocab.json").read_text(encoding="utf-8"))
     assert vocab["start_token"] == "\t" and vocab["end_token"] == "\n" and vocab["pad_token"] == " "
     assert vocab["target_characters"] == sorted(vocab["target_characters"])
-    metadata = json.loads((small_checkpoint / "metadata.json").read_text(encoding="utf-8"))
+    metadata = json.loads((random_checkpoint / "metadata.json").read_text(encoding="utf-8"))
     assert metadata["model_config"]["num_decoder_tokens"] == len(vocab["target_characters"])
-    assert metadata["train_config"]["latent_dim"] == metadata["model_config"]["latent_dim"] == 32
+    assert metadata["model_config"]["latent_dim"] == 8  # make_random_checkpoint's default
 
 
-def test_save_load_round_trip_gives_identical_output(small_checkpoint, tmp_path):
-    model, vocab, config, metadata = checkpoint.load_keras(small_checkpoint)
-    first = checkpoint.load(small_checkpoint)
+def test_save_load_round_trip_gives_identical_output(random_checkpoint, tmp_path):
+    model, vocab, config, metadata = checkpoint.load_keras(random_checkpoint)
+    first = checkpoint.load(random_checkpoint)
     again_dir = checkpoint.save(tmp_path / "again", model, vocab, config, metadata)
     again = checkpoint.load(again_dir)
     assert again.vocab == first.vocab and again.config == first.config
@@ -53,22 +52,22 @@ def test_save_load_round_trip_gives_identical_output(small_checkpoint, tmp_path)
     assert not [p for p in again_dir.iterdir() if p.name.startswith(".tmp")]
 
 
-def test_in_memory_model_and_loaded_checkpoint_agree(shared_data, tmp_path):
-    """What training holds in memory is what the checkpoint gives back after a reload."""
-    from model import data, network, training
-    from model.config import TrainConfig
+@pytest.mark.parametrize("kind", ["recipe", "fast"])
+def test_in_memory_model_and_loaded_checkpoint_agree(kind, tmp_path):
+    """What a Keras model holds in memory is what the checkpoint gives back after a reload."""
+    from model import network
     from model.translator import Translator
 
-    pairs = data.read_pairs(shared_data, limit=120)
-    config = TrainConfig(num_samples=100, epochs=1, latent_dim=8, batch_size=32, seed=3)
-    result = training.train(pairs, config, verbose=0)
-    live = Translator(result.vocab, result.model_config, network.engine_weights(result.model, result.model_config))
-    saved = checkpoint.load(checkpoint.save(tmp_path / "ck", result.model, result.vocab, result.model_config, {}))
+    vocab = random_vocabulary()
+    config = random_config(kind, vocab)
+    model = random_model(config, vocab, seed=3)
+    live = Translator(vocab, config, network.engine_weights(model, config))
+    saved = checkpoint.load(checkpoint.save(tmp_path / "ck", model, vocab, config, {}))
     assert _outputs(saved) == _outputs(live)
 
 
-def test_load_source_accepts_a_directory(tiny_checkpoint):
-    translator = load_source(str(tiny_checkpoint))
+def test_load_source_accepts_a_directory(random_checkpoint):
+    translator = load_source(str(random_checkpoint))
     assert translator.translate("Go.").steps
 
 
@@ -130,9 +129,11 @@ def test_model_config_that_does_not_fit_the_weights(copy):
         checkpoint.load(copy)
 
 
-def test_weights_from_another_vocabulary(copy, small_checkpoint):
+def test_weights_from_another_vocabulary(copy, tmp_path):
     # A model file whose shapes belong to a different vocabulary, with this checkpoint's JSON files.
-    shutil.copy(small_checkpoint / "model.keras", copy / "model.keras")
+    other = make_random_checkpoint(tmp_path / "other", "recipe", vocab=random_vocabulary(
+        input_characters=" abc", target_characters=["\t", "\n", " ", "x", "y"]))
+    shutil.copy(other / "model.keras", copy / "model.keras")
     with pytest.raises(CheckpointError, match=r"model.keras: shapes do not match vocab.json"):
         checkpoint.load(copy)
 
@@ -161,8 +162,8 @@ def test_invalid_model_config_is_named(copy):
         checkpoint.load(copy)
 
 
-def test_save_refuses_a_mismatched_vocabulary(tiny_checkpoint, tmp_path):
-    model, vocab, config, metadata = checkpoint.load_keras(tiny_checkpoint)
+def test_save_refuses_a_mismatched_vocabulary(random_checkpoint, tmp_path):
+    model, vocab, config, metadata = checkpoint.load_keras(random_checkpoint)
     other = Vocabulary.from_texts(["abc"], ["\txyz\n"])
     with pytest.raises(CheckpointError, match="shapes do not match"):
         checkpoint.save(tmp_path / "bad", model, other, config, metadata)

@@ -173,6 +173,66 @@ def test_download_path_goes_through_the_keras_file_cache(monkeypatch, tmp_path):
     assert path == tmp_path / "fra-eng.zip"
 
 
+# --- where the pair file is found: FRA_ENG_DATA, ../shared, the download ------------------------
+
+
+@pytest.fixture()
+def layout(tmp_path):
+    """A checkout with ../shared/data/fra-eng/fra.txt beside it, a file for FRA_ENG_DATA, and a download
+    that must not happen unless both are missing (it records that it ran)."""
+    repo = tmp_path / "clone"
+    repo.mkdir()
+    (tmp_path / "shared" / "data" / "fra-eng").mkdir(parents=True)
+    shared = _write(tmp_path / "shared" / "data" / "fra-eng" / "fra.txt", PAIRS[:2])
+    own = _write(tmp_path / "elsewhere.txt", PAIRS[2:])
+    downloaded = []
+
+    def download():
+        downloaded.append(True)
+        return _write(tmp_path / "downloaded.txt", PAIRS)
+
+    return repo, shared, own, download, downloaded
+
+
+def test_fra_eng_data_variable_comes_first(layout):
+    repo, shared, own, download, downloaded = layout
+    path = data.resolve_fra_eng({"FRA_ENG_DATA": str(own)}, repo_root=repo, download=download)
+    assert path == own and _texts(data.read_pairs(path)) == PAIRS[2:]
+    assert shared.is_file() and not downloaded
+
+
+def test_fra_eng_data_naming_a_missing_file_is_an_error_naming_the_variable(layout):
+    repo, shared, own, download, downloaded = layout
+    missing = own.parent / "no-such-file.txt"
+    with pytest.raises(FileNotFoundError, match="FRA_ENG_DATA") as excinfo:
+        data.resolve_fra_eng({"FRA_ENG_DATA": str(missing)}, repo_root=repo, download=download)
+    assert str(missing) in str(excinfo.value)
+    assert not downloaded  # a typo is reported, never papered over with another copy of the data
+
+
+def test_without_the_variable_the_shared_folder_beside_the_checkout_is_used(layout):
+    repo, shared, own, download, downloaded = layout
+    for env in ({}, {"FRA_ENG_DATA": ""}):
+        path = data.resolve_fra_eng(env, repo_root=repo, download=download)
+        assert path.samefile(shared) and _texts(data.read_pairs(path)) == PAIRS[:2]
+    assert not downloaded
+
+
+def test_the_download_is_the_last_resort(layout):
+    repo, shared, own, download, downloaded = layout
+    shared.unlink()
+    path = data.resolve_fra_eng({}, repo_root=repo, download=download)
+    assert downloaded == [True] and _texts(data.read_pairs(path)) == PAIRS
+
+
+def test_default_environment_is_the_process_environment(layout, monkeypatch):
+    repo, shared, own, download, downloaded = layout
+    monkeypatch.setenv("FRA_ENG_DATA", str(own))
+    assert data.resolve_fra_eng(repo_root=repo, download=download) == own
+    monkeypatch.delenv("FRA_ENG_DATA")
+    assert data.resolve_fra_eng(repo_root=repo, download=download).samefile(shared)
+
+
 # --- the held-out split and reference grouping ------------------------------------------------
 
 

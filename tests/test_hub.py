@@ -4,18 +4,27 @@
   architecture, default layer names, known weights, optimizer slots), laid out in a temporary Hub
   cache exactly as huggingface_hub lays it out, loaded through snapshot_download with
   HF_HUB_OFFLINE=1; our translations and step probabilities equal tf_keras' own predictions.
-- Push then pull: a tiny trained checkpoint pushed to a local Hub server (tests/hub_server.py) through
-  HF_ENDPOINT, pulled back into an empty cache; it translates identically and its card parses.
+- Push then pull: a tiny seeded random-weight checkpoint pushed to a local Hub server
+  (tests/hub_server.py) through HF_ENDPOINT, pulled back into an empty cache; it translates
+  identically and its card parses; the card is never written into the checkpoint.
 - Errors: vocabulary/shape mismatch, missing/rejected token, unreachable endpoint, offline without a
   cache, missing repo or revision, corrupt and truncated downloads, the size cap. Each surfaces as a
   SourceError (what the app catches to fall back to the bundled model) or a HubError for pushes.
+- A hostile Hub: one that never answers or drips a byte every 5 s cannot hang `python -m model
+  translate` or `push` (run as subprocesses, timed); a listing that lies about sizes, a download that
+  announces 10 GB or never ends, a commit sha that is not 40-hex (or differs from the listed one), and
+  a failing listing are refused without writing past the cap or outside the cache.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -257,13 +266,17 @@ def test_corrupt_legacy_variables(legacy_tiny, tiny_pairs, tmp_path):
 # -- push, then pull -------------------------------------------------------------------------
 
 @pytest.fixture
-def pushable(tiny_checkpoint, tmp_path):
-    """A copy of the tiny checkpoint with held-out figures and training curves, as train.py leaves it."""
+def pushable(random_checkpoint, tmp_path):
+    """A copy of conftest's seeded random-weight checkpoint with training figures, held-out figures and
+    curves, as train.py leaves a trained one."""
     from model import plots
 
     out = tmp_path / "ckpt"
-    shutil.copytree(tiny_checkpoint, out)
+    shutil.copytree(random_checkpoint, out)
     metadata = checkpoint.read_metadata(out)
+    metadata["train_config"] = {"latent_dim": metadata["model_config"]["latent_dim"], "epochs": 3, "batch_size": 32}
+    metadata["history"] = {"loss": [2.0, 1.5, 1.2], "val_loss": [2.1, 1.7, 1.5],
+                           "accuracy": [0.2, 0.3, 0.4], "val_accuracy": [0.2, 0.25, 0.3]}
     metadata["evaluation"] = {"split": "heldout", "greedy": {"chrf": 21.37, "chrf++": 19.5, "bleu": 3.21,
                                                            "exact_match": 0.5, "sentences": 120}}
     metadata["epochs_run"] = 3
@@ -272,21 +285,24 @@ def pushable(tiny_checkpoint, tmp_path):
     return out
 
 
-def test_push_then_pull_round_trip(pushable, tiny_checkpoint, local_hub, monkeypatch, capsys, tmp_path):
+def test_push_then_pull_round_trip(pushable, local_hub, monkeypatch, capsys, tmp_path):
     from huggingface_hub import ModelCard, constants
 
     monkeypatch.setenv("HF_TOKEN", TOKEN)
+    files_before = sorted(p.name for p in pushable.iterdir())
     assert cli(["push", str(pushable), "alice/cl_s2s-tiny"]) == 0
     out, err = capsys.readouterr()
     assert out.strip() == f"{local_hub.url}/alice/cl_s2s-tiny"
     assert TOKEN not in out + err
+    assert sorted(p.name for p in pushable.iterdir()) == files_before  # the card is staged in memory only
 
     repo = local_hub.repos["alice/cl_s2s-tiny"]
     stored = repo.files("main")
     assert set(stored) == {"model.keras", "vocab.json", "metadata.json", "training_curves.png", "README.md"}
     assert all(TOKEN.encode() not in content for content in stored.values())
     message = repo.messages[repo.refs["main"]]
-    assert message.startswith("Upload keras-io model: latent_dim 16") and "held-out chrF 21.37, BLEU 3.21" in message
+    latent_dim = checkpoint.read_metadata(pushable)["model_config"]["latent_dim"]
+    assert message.startswith(f"Upload keras-io model: latent_dim {latent_dim}") and "held-out chrF 21.37, BLEU 3.21" in message
 
     card_path = tmp_path / "README.md"
     card_path.write_bytes(stored["README.md"])
@@ -295,22 +311,26 @@ def test_push_then_pull_round_trip(pushable, tiny_checkpoint, local_hub, monkeyp
     assert card.data.language == ["en", "fr"] and card.data.license and card.data.datasets and card.data.tags
     results = {r.metric_type: r.metric_value for r in card.data.eval_results}
     assert results == {"chrf": 21.37, "bleu": 3.21}
-    for needle in ("| latent_dim | 16 |", "![Training curves](./training_curves.png)", "CC-BY 2.0", "Tatoeba",
+    for needle in (f"| latent_dim | {latent_dim} |", "![Training curves](./training_curves.png)", "CC-BY 2.0", "Tatoeba",
                    "manythings.org", "MODEL_SOURCE=hf://alice/cl_s2s-tiny python app.py",
                    'python -m model translate --model hf://alice/cl_s2s-tiny "Go."'):
         assert needle in card.text, needle
 
     # Pull into the empty cache through HF_ENDPOINT: identical translations, step by step.
-    original = checkpoint.load(tiny_checkpoint)
+    original = checkpoint.load(pushable)
     pulled = load_source("hf://alice/cl_s2s-tiny")
     for text in ["Go.", "Hi.", "I'm sorry."]:
         a, b = original.translate(text), pulled.translate(text)
         assert a.translation == b.translation and [s.prob for s in a.steps] == [s.prob for s in b.steps]
 
+    # Every file came from the commit the listing named, not from whatever "main" was by then.
+    sha = repo.refs["main"]
+    downloads = [path for method, path, _ in local_hub.requests if "/resolve/" in path]
+    assert downloads and all(f"/resolve/{sha}/" in path for path in downloads)
+
     # The CLI on the same handle, then pinned to the commit, then offline from the cache alone.
     assert cli(["translate", "--model", "hf://alice/cl_s2s-tiny", "Go."]) == 0
     assert capsys.readouterr().out.strip() == original.translate("Go.").translation
-    sha = repo.refs["main"]
     assert load_source(f"hf://alice/cl_s2s-tiny@{sha}").translate("Hi.").translation == original.translate("Hi.").translation
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     gets = len(local_hub.requests)
@@ -430,3 +450,142 @@ def test_parse_handle():
     for bad in ("hf://", "hf://a", "hf://a/b/c", "hf://a/b@", "hf://../x"):
         with pytest.raises(hub.HubError, match="hf://owner/repo"):
             hub.parse_handle(bad)
+
+
+# -- a hostile Hub --------------------------------------------------------------------------------
+
+def _cache_files(cache: Path) -> list[Path]:
+    return sorted(p for p in cache.rglob("*") if p.is_file() and ({"blobs", "snapshots"} & set(p.parts)))
+
+
+def test_a_failing_listing_never_downloads_uncapped(local_hub, pushable, monkeypatch, hf_home):
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    hub.push(pushable, "alice/flaky")
+    local_hub.fail_info = 503
+    with pytest.raises(SourceError, match=r"cannot load hf://alice/flaky: .* answered HTTP 503 for alice/flaky"):
+        load_source("hf://alice/flaky")
+    assert not [p for m, p, _ in local_hub.requests if "/resolve/" in p] and _cache_files(hf_home) == []
+    # Once cached, the same failure serves the cached snapshot, and still downloads nothing.
+    local_hub.fail_info = None
+    expected = load_source("hf://alice/flaky").translate("Go.").translation
+    local_hub.fail_info = 503
+    downloads = len([p for m, p, _ in local_hub.requests if "/resolve/" in p])
+    assert load_source("hf://alice/flaky").translate("Go.").translation == expected
+    assert len([p for m, p, _ in local_hub.requests if "/resolve/" in p]) == downloads
+
+
+@pytest.mark.parametrize("lie, message", [
+    ("listing", r"announced {size} bytes \(Content-Length\) for model.keras, listed as 10 bytes"),
+    ("content-length", r"announced 10737418240 bytes \(Content-Length\) for model.keras, listed as {size} bytes"),
+    ("endless body", r"sent more than {size} bytes for model.keras, listed as {size} bytes"),
+])
+def test_the_download_cap_holds_while_streaming(local_hub, pushable, monkeypatch, hf_home, lie, message):
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    monkeypatch.setenv(hub.MAX_DOWNLOAD_ENV, "100")
+    hub.push(pushable, "alice/liar")
+    size = len(local_hub.repos["alice/liar"].files("main")["model.keras"])
+    if lie == "listing":
+        local_hub.listed_sizes = {"model.keras": 10}  # then the file itself is served, larger
+    else:
+        local_hub.oversize = {"model.keras": 10 * 2**30 if lie == "content-length" else None}
+    with pytest.raises(SourceError, match=r"cannot load hf://alice/liar: fetching alice/liar: http://127.0.0.1:\d+ "
+                                          + message.format(size=size) + "; refusing it"):
+        load_source("hf://alice/liar")
+    gets = [p for m, p, _ in local_hub.requests if m == "GET" and p.endswith("/model.keras")]
+    assert len(gets) == (0 if lie == "listing" else 1)  # refused once, never resumed
+    assert local_hub.served["model.keras"] < 32 * 1024 * 1024  # the client stopped reading
+    assert _cache_files(hf_home) == []  # the files of the aborted download were removed again
+
+
+def test_a_commit_sha_that_is_not_40_hex_or_not_the_listed_one_is_refused(local_hub, pushable, monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    hub.push(pushable, "alice/evil")
+    sha = local_hub.repos["alice/evil"].refs["main"]
+    everything = lambda: sorted(p for p in tmp_path.rglob("*"))  # noqa: E731
+    before = everything()
+    local_hub.commit_sha = "../../../../escaped"
+    with pytest.raises(SourceError, match=r"answered commit '../../../../escaped', not a 40-hex commit sha; refusing it"):
+        load_source("hf://alice/evil")
+    assert everything() == before  # not a trees/*.json inside or outside the cache
+    local_hub.commit_sha, local_hub.header_commit = None, "../../../../escaped"
+    with pytest.raises(SourceError, match=rf"answered commit '../../../../escaped' where {sha} was expected"):
+        load_source("hf://alice/evil")
+    local_hub.header_commit = "f" * 40
+    with pytest.raises(SourceError, match=rf"answered commit '{'f' * 40}' where {sha} was expected"):
+        load_source("hf://alice/evil")
+    assert _cache_files(tmp_path / "hf-cache") == []
+
+
+def test_a_download_that_drips_stops_at_the_deadline(local_hub, pushable, monkeypatch, hf_home):
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    hub.push(pushable, "alice/slow")
+    local_hub.trickle_bodies, local_hub.drip_interval = {"model.keras"}, 1.0  # under every read timeout
+    monkeypatch.setenv(hub.TIMEOUT_ENV, "4")
+    started = time.monotonic()
+    with pytest.raises(SourceError, match=r"fetching alice/slow: .* did not (answer completely|finish) within 4 s"):
+        load_source("hf://alice/slow")
+    assert time.monotonic() - started < 10
+    # The worker stops at its next byte and takes its partial file with it.
+    for _ in range(50):
+        if not list(hf_home.rglob("*.incomplete")) and _cache_files(hf_home) == []:
+            break
+        time.sleep(0.1)
+    assert not list(hf_home.rglob("*.incomplete")) and _cache_files(hf_home) == []
+
+
+def test_push_refuses_files_that_leave_the_checkpoint(pushable, local_hub, monkeypatch, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("HF_TOKEN=hf_secret")
+    (pushable / checkpoint.CURVES_FILE).unlink()
+    (pushable / checkpoint.CURVES_FILE).symlink_to(secret)
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    with pytest.raises(hub.HubError,
+                       match=r"not pushing .*training_curves.png: a symlink to .*secret.txt, outside the checkpoint"):
+        hub.push(pushable, "alice/x")
+    assert _posts(local_hub) == []
+
+
+def _run_cli(args: list[str], env: dict[str, str]) -> tuple[int, str, float]:
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "model", *args], env=env, capture_output=True, text=True, timeout=180,
+                            cwd=Path(__file__).resolve().parent.parent)
+    return result.returncode, result.stderr, time.monotonic() - started
+
+
+@pytest.mark.parametrize("mode", ["never answers", "one byte every 5 s"])
+def test_a_hub_that_hangs_cannot_hang_the_cli(mode, random_checkpoint, tmp_path):
+    """`python -m model translate --model hf://evil/m Go.` and `python -m model push` against a local Hub that
+    accepts connections and then never answers, or drips one byte every 5 s (slower than nothing, faster
+    than any read timeout): both exit with a clear error in bounded time."""
+    server = LocalHub(tokens={TOKEN: "alice"})
+    env = {**os.environ, "HF_ENDPOINT": server.url, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_CACHE": str(tmp_path / "hub"),
+           "HF_TOKEN": TOKEN, "TF_CPP_MIN_LOG_LEVEL": "2", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+    if mode == "never answers":
+        server.hang = True
+        # The request timeouts alone end it; the overall deadline is far away.
+        env.update(HF_HUB_ETAG_TIMEOUT="2", HF_HUB_DOWNLOAD_TIMEOUT="2", **{hub.TIMEOUT_ENV: "120"})
+        expected = {"translate": r"error: cannot load hf://evil/m: http://127.0.0.1:\d+ did not answer within the "
+                                 r"request timeout \(2 s HF_HUB_ETAG_TIMEOUT, 2 s HF_HUB_DOWNLOAD_TIMEOUT\) and evil/m "
+                                 r"is not in the local Hugging Face cache",
+                    "push": r"error: cannot reach http://127.0.0.1:\d+ to check the token \(did not answer within the "
+                            r"request timeout"}
+    else:
+        server.trickle = 5.0
+        # Read timeouts stay at huggingface_hub's 10 s default, which a 5 s drip never trips: the deadline must.
+        env.pop("HF_HUB_ETAG_TIMEOUT", None), env.pop("HF_HUB_DOWNLOAD_TIMEOUT", None)
+        env[hub.TIMEOUT_ENV] = "8"
+        expected = {"translate": r"error: cannot load hf://evil/m: fetching evil/m: http://127.0.0.1:\d+ did not answer "
+                                 r"completely within 8 s; check the connection or HF_ENDPOINT",
+                    "push": r"error: checking the Hugging Face token: http://127.0.0.1:\d+ did not answer completely "
+                            r"within 8 s"}
+    try:
+        for command, args in (("translate", ["translate", "--model", "hf://evil/m", "Go."]),
+                              ("push", ["push", str(random_checkpoint), "alice/m"])):
+            code, stderr, seconds = _run_cli(args, env)
+            assert code != 0 and re.search(expected[command], stderr), (command, stderr[-2000:])
+            assert "Traceback" not in stderr and TOKEN not in stderr
+            assert seconds < 45, (command, seconds)  # start-up (~5 s) + a 2 s timeout or the 8 s deadline
+        assert any(path == "/api/whoami-v2" for _, path, _ in server.requests)
+        assert any(path.startswith("/api/models/evil/m") for _, path, _ in server.requests)
+    finally:
+        server.close()

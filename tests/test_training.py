@@ -24,7 +24,21 @@ def pairs(shared_data):
 
 
 @pytest.fixture(scope="module")
-def runs(pairs):
+def op_determinism():
+    """TensorFlow's deterministic kernels, for this module only: without them a sum split over threads
+    may add up in another order from one run to the next, and two runs with one seed differ."""
+    import tensorflow as tf
+    from tensorflow.python.framework import config as tf_config
+
+    was_enabled = tf_config.is_op_determinism_enabled()
+    tf.config.experimental.enable_op_determinism()
+    yield
+    if not was_enabled:
+        tf_config.disable_op_determinism()
+
+
+@pytest.fixture(scope="module")
+def runs(pairs, op_determinism):
     """Two runs of each recipe with the same seed, and one keras-io run with another seed."""
     return {
         "keras-io": [training.train(pairs, _tiny(), verbose=0) for _ in range(2)],
@@ -64,8 +78,9 @@ def test_fast_recipe_compiles_with_sparse_targets(runs):
 @pytest.mark.slow
 @pytest.mark.parametrize("recipe", ["keras-io", "fast"])
 def test_same_seed_gives_the_same_weights(runs, recipe):
-    # Bit for bit on this CPU (dropout included): keras.utils.set_random_seed seeds Python, NumPy and
-    # TensorFlow, and the CPU kernels used here are deterministic.
+    # Bit for bit, dropout included, for two runs on one machine: keras.utils.set_random_seed seeds
+    # Python, NumPy and TensorFlow, and op determinism (the fixture) fixes the order of every sum.
+    # Another machine may round differently, so nothing here compares with a stored result.
     first, second = runs[recipe]
     for a, b in zip(first.model.get_weights(), second.model.get_weights()):
         np.testing.assert_array_equal(a, b)

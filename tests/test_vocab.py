@@ -120,12 +120,16 @@ def test_train_config_defaults_are_the_recipe():
 
 @pytest.mark.parametrize(
     "field, value",
-    [("epochs", 0), ("epochs", -3), ("batch_size", 0), ("num_samples", 0), ("latent_dim", 1.5),
+    [("epochs", 0), ("epochs", -3), ("batch_size", 0), ("num_samples", -1), ("latent_dim", 1.5),
      ("validation_split", 1.0), ("dropout", -0.1), ("learning_rate", 0.0), ("optimizer", "sgd"), ("recipe", "nope")],
 )
 def test_train_config_rejects_impossible_settings(field, value):
     with pytest.raises(ValueError, match=field):
         TrainConfig(**{field: value}).validate()
+
+
+def test_num_samples_zero_means_every_line():
+    TrainConfig(num_samples=0).validate()  # accepted: 0 reads the whole file
 
 
 def test_configs_round_trip_through_json():
