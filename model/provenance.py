@@ -13,13 +13,17 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def git_commit(root: Path = REPO_ROOT) -> dict[str, object] | None:
-    """{"sha": HEAD's sha, "dirty": uncommitted changes to tracked files}, or None outside a git checkout."""
+    """{"sha": HEAD's sha, "dirty": uncommitted changes to the code}, or None outside a git checkout.
+
+    Only code counts (Python files and the requirements): a checkpoint's own metadata.json, which an
+    evaluation rewrites, does not make the code that produced the next figure any less committed.
+    """
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
         if sha.returncode != 0:
             return None
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                                capture_output=True, text=True, timeout=10)
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "*.py", "requirements*.txt"],
+                                cwd=root, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return {"sha": sha.stdout.strip(), "dirty": bool(status.stdout.strip())}
