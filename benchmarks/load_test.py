@@ -1,7 +1,16 @@
-"""Load test: the Space against a trivial echo Gradio app (the floor), both driven by gradio_client.
+"""Load test: the Space against a trivial echo Gradio app (the floor), both driven the same way.
 
-    python benchmarks/load_test.py                       # bundled default model
+    python benchmarks/load_test.py --mode rest           # REST + SSE from asyncio (benchmarks/rest_load.py)
+    python benchmarks/load_test.py                       # gradio_client threads (the client is the bottleneck)
     python benchmarks/load_test.py --model PATH --clients 64 --requests 20
+
+--mode rest runs benchmarks/rest_load.py in its own process against each server at 1, 16, 64 and
+256 concurrent connections and reports, side by side: single-connection p50 / p99, requests/s and
+p99 at each level, errors, and the mean batch size the app's BatchingEngine formed (read from the
+app's hidden /engine_stats endpoint before and after). Targets: p50 within 10 ms of the echo floor,
+throughput at 64 connections >= 80% of the floor's, 0 errors at 256 connections.
+
+--mode client (the default, kept for comparison):
 
 Starts `python app.py` and an echo app (this script with --serve-echo) as subprocesses on free
 localhost ports, and for each one measures:
@@ -135,8 +144,76 @@ def measure(name: str, cmd: list[str], port: int, args) -> dict:
             proc.kill()
 
 
+def engine_stats(url: str) -> dict | None:
+    """The app's batching counters ({"requests", "batches"}), or None for a server without them (echo)."""
+    from gradio_client import Client
+
+    try:
+        return Client(url, verbose=False).predict(api_name="/engine_stats")
+    except Exception:  # the echo floor has no such endpoint
+        return None
+
+
+def measure_rest(cmd: list[str], port: int, connections: list[int], seconds: float) -> dict:
+    """Start a server, drive it with rest_load.py in a separate process, and collect its figures."""
+    proc, first_call = start(cmd, port)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        before = engine_stats(url)
+        load = subprocess.run([sys.executable, str(Path(__file__).with_name("rest_load.py")), "--url", url,
+                               "--seconds", str(seconds), "--connections", *map(str, connections)],
+                              capture_output=True, text=True, check=True)
+        after = engine_stats(url)
+        levels = {level["connections"]: level for level in json.loads(load.stdout)["levels"]}
+        batches = None
+        if before and after and after["batches"] > before["batches"]:
+            batches = round((after["requests"] - before["requests"]) / (after["batches"] - before["batches"]), 2)
+        return {"start_to_first_call_s": round(first_call, 2), "levels": levels, "mean_batch_size": batches}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def main_rest(args) -> int:
+    connections = args.connections
+    echo_port, app_port = free_port(), free_port()
+    echo = measure_rest([sys.executable, __file__, "--serve-echo", str(echo_port)], echo_port, connections, args.seconds)
+    app = measure_rest([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(app_port), "--model", args.model],
+                       app_port, connections, args.seconds)
+    table = {
+        n: {"echo_rps": echo["levels"][n]["requests_per_s"], "app_rps": app["levels"][n]["requests_per_s"],
+            "echo_p99_ms": echo["levels"][n]["p99_ms"], "app_p99_ms": app["levels"][n]["p99_ms"],
+            "echo_errors": echo["levels"][n]["errors"], "app_errors": app["levels"][n]["errors"]}
+        for n in connections
+    }
+    result = {"mode": "rest", "model": args.model, "cpus": os.cpu_count(), "seconds_per_level": args.seconds,
+              "load_average": [round(x, 2) for x in os.getloadavg()], "by_connections": table,
+              "app_mean_batch_size": app["mean_batch_size"], "echo": echo, "app": app}
+    targets = {}
+    if 1 in table:
+        p50_gap = app["levels"][1]["p50_ms"] - echo["levels"][1]["p50_ms"]
+        targets.update(single_p50_ms={"echo": echo["levels"][1]["p50_ms"], "app": app["levels"][1]["p50_ms"]},
+                       single_p50_within_10ms_of_floor=p50_gap <= 10)
+    if 64 in table:
+        ratio = table[64]["app_rps"] / table[64]["echo_rps"]
+        targets.update(throughput_64_ratio_to_floor=round(ratio, 3), throughput_64_at_least_80pct=ratio >= 0.8)
+    if 256 in table:
+        targets.update(zero_errors_at_256=table[256]["app_errors"] == 0)
+    result["targets"] = targets
+    print(json.dumps(result, indent=2))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--mode", choices=("client", "rest"), default="client",
+                        help="rest: asyncio REST load in its own process; client: gradio_client threads (default)")
+    parser.add_argument("--connections", type=int, nargs="+", default=[1, 16, 64, 256],
+                        help="--mode rest: concurrent connections per level (default 1 16 64 256)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="--mode rest: seconds per level (default 10)")
     parser.add_argument("--model", default="default", help="model source for app.py (default: the bundled default)")
     parser.add_argument("--clients", type=int, default=64, help="concurrent clients (default 64)")
     parser.add_argument("--requests", type=int, default=20, help="requests per concurrent client (default 20)")
@@ -146,6 +223,8 @@ def main(argv=None) -> int:
     if args.serve_echo:
         serve_echo(args.serve_echo)
         return 0
+    if args.mode == "rest":
+        return main_rest(args)
 
     echo_port, app_port = free_port(), free_port()
     echo = measure("echo", [sys.executable, __file__, "--serve-echo", str(echo_port)], echo_port, args)
