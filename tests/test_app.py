@@ -1,44 +1,69 @@
-"""The Space, tested two ways on real tiny models: handlers called directly, and a live server driven
-by gradio_client (translation, the probability payload, every bad input, a batch file round trip).
+"""The Space on seeded random-weight models, tested as a visitor and an API client meet it: handlers
+called directly, and live servers driven by gradio_client (translation, the probability payload,
+every bad input, batch files, cancelled requests, a Hub source that never answers).
 
-The serving helpers (allow-list, batching engine, batch files) are tested here too: they exist for
-the app and are exercised by it.
+Nothing here depends on what a model happens to write: results are compared with what the
+Translator gives for the same input, and scores with the per-step probabilities.
 """
 
 from __future__ import annotations
 
 import asyncio
 import csv
+import json
+import math
+import os
 import socket
+import subprocess
+import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import gradio as gr
+import httpx
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 import app
-from model import DecodeOptions, InputError, SourceError, load_source, serving
+import views
+from model import DecodeOptions, InputError, load_source, validation
+from model.batch_files import MAX_BATCH_BYTES
+from model.registry import ModelRegistry
 
-GOOD = "Go."  # line 1 of the data: in every tiny model's training set
-UNKNOWN = "Go ü€"  # characters no English training sentence of the fixtures has
+from tests.hanging_server import HangingServer
+from tests.random_models import SENTENCES
+
+GOOD = "Go."
+UNKNOWN = "Go ü€"  # characters outside the fixtures' input vocabulary
+REPO = Path(app.__file__).parent
 
 
 @pytest.fixture(scope="module")
-def translator(tiny_fast_checkpoint):
-    """The app's active model in these tests (the tiny recipe model only emits spaces after 3 epochs)."""
-    return load_source(str(tiny_fast_checkpoint))
+def fast_path(random_fast_checkpoint) -> str:
+    return str(random_fast_checkpoint)
 
 
 @pytest.fixture(scope="module")
-def registry(tiny_checkpoint, tiny_fast_checkpoint, tmp_path_factory):
-    missing = tmp_path_factory.mktemp("gone") / "no-such-checkpoint"
-    active = str(tiny_fast_checkpoint)
-    reg = serving.ModelRegistry([active, str(tiny_checkpoint), str(missing)], active=active, fallback=active)
-    reg.warm_up()
-    return reg
+def recipe_path(random_checkpoint) -> str:
+    return str(random_checkpoint)
+
+
+@pytest.fixture(scope="module")
+def translator(fast_path):
+    """The app's active model in these tests."""
+    return load_source(fast_path)
+
+
+@pytest.fixture(scope="module")
+def registry(fast_path, recipe_path, tmp_path_factory):
+    missing = str(tmp_path_factory.mktemp("gone") / "no-such-checkpoint")
+    reg = ModelRegistry([fast_path, recipe_path, missing], active=fast_path, fallback=fast_path)
+    reg.warm_up(120)
+    yield reg
+    reg.close()
 
 
 @pytest.fixture(scope="module")
@@ -52,11 +77,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _launch(demo: gr.Blocks) -> str:
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(), quiet=True,
+                            **app.LAUNCH_OPTIONS)
+    return url
+
+
 @pytest.fixture(scope="module")
 def server(handlers):
     demo = app.build_demo(handlers)
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(), quiet=True)
-    yield url
+    yield _launch(demo)
     demo.close()
 
 
@@ -69,144 +99,98 @@ def _call(client, text, model, method="greedy", beam_size=4, temperature=1.0, se
     return client.predict(text, model, method, beam_size, temperature, seed, top_k, drop_unknown, api_name="/translate")
 
 
-# --- serving helpers ---------------------------------------------------------------------------
+def _wait_for(condition, timeout=30.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} not met within {timeout} s"
+        time.sleep(0.05)
 
 
-def test_parse_source_list_splits_strips_and_dedupes():
-    assert serving.parse_source_list(" default, recipe,,hf://me/m@v1 ,default") == ["default", "recipe", "hf://me/m@v1"]
-    assert serving.parse_source_list(None) == []
-    assert serving.allowed_sources("some/dir", ["hf://a/b"])[0] == "default"
-    assert serving.allowed_sources("some/dir", ["hf://a/b"])[-2:] == ["some/dir", "hf://a/b"]
+# --- request checks (model.validation) ---------------------------------------------------------
 
 
-def test_decode_options_bounds():
-    options = serving.decode_options("beam", 3.0, 0.7, 5.0, 4.0, True)
+def test_decode_options_bounds_and_types():
+    options = validation.decode_options("beam", 3.0, 0.7, 5.0, 4, True)
     assert options == DecodeOptions(method="beam", beam_size=3, temperature=0.7, seed=5, top_k=4, drop_unknown=True)
     for bad, words in [
-        (dict(method="nucleus"), "greedy, beam, sample"),
-        (dict(beam_size=0), "beam width"),
-        (dict(beam_size=10_000), f"1 to {serving.MAX_BEAM_SIZE}"),
-        (dict(beam_size=2.5), "whole number"),
-        (dict(temperature=0), "temperature"),
-        (dict(temperature="hot"), "temperature"),
-        (dict(seed=-1), "seed"),
-        (dict(top_k=99), "top-k"),
+        (dict(method="nucleus"), "method must be one of greedy, beam, sample, got 'nucleus'"),
+        (dict(method=["beam"]), "method must be one of"),
+        (dict(beam_size=0), f"beam width must be a whole number from 1 to {validation.MAX_BEAM_SIZE}, got 0"),
+        (dict(beam_size=10_000), "got 10000"),
+        (dict(beam_size=2.5), "beam width must be a whole number"),
+        (dict(beam_size="4"), "beam width must be a whole number from 1 to 16, got text '4'; send a JSON number"),
+        (dict(beam_size=True), "got true/false True"),
+        (dict(temperature=0), f"temperature must be a number from {validation.MIN_TEMPERATURE}"),
+        (dict(temperature="hot"), "temperature must be a number .* got text 'hot'"),
+        (dict(temperature=math.inf), "got inf"),
+        (dict(seed=-1), "seed must be a whole number from 0 to 4294967295, got -1"),
+        (dict(seed="abc"), "seed must be a whole number .* got text 'abc'"),
+        (dict(seed=math.nan), "seed must be a whole number .* got nan"),
+        (dict(seed=1e308), r"got 1e\+308$"),
+        (dict(seed=10**308), r"got 10{29}… \(309 characters\)"),
+        (dict(top_k=99), "top-k must be a whole number from 1 to 10"),
+        (dict(drop_unknown="yes"), "drop_unknown must be true or false, got text 'yes'"),
     ]:
-        with pytest.raises(InputError, match=words):
-            serving.decode_options(**bad)
+        with pytest.raises(InputError, match=words) as caught:
+            validation.decode_options(**bad)
+        assert len(str(caught.value)) < 200
 
 
 def test_check_text_enforces_the_limit():
-    assert serving.check_text("a" * serving.MAX_INPUT_CHARS) == "a" * serving.MAX_INPUT_CHARS
-    with pytest.raises(InputError, match=f"{serving.MAX_INPUT_CHARS + 1} characters long; the limit is {serving.MAX_INPUT_CHARS}"):
-        serving.check_text("a" * (serving.MAX_INPUT_CHARS + 1))
-    with pytest.raises(InputError, match="expected text"):
-        serving.check_text(42)
+    limit = validation.MAX_INPUT_CHARS
+    assert validation.check_text("a" * limit) == "a" * limit
+    assert validation.check_text(None) == ""
+    with pytest.raises(InputError, match=f"{limit + 1} characters long; the limit is {limit}"):
+        validation.check_text("a" * (limit + 1))
+    with pytest.raises(InputError, match="text must be a string, got int 42"):
+        validation.check_text(42)
 
 
-def test_registry_refuses_sources_outside_the_allow_list(registry, tiny_fast_checkpoint):
-    with pytest.raises(SourceError, match="not offered"):
-        registry.get("/etc")
-    with pytest.raises(SourceError, match="not offered"):
-        registry.get(str(tiny_fast_checkpoint.parent))
-    assert registry.get(str(tiny_fast_checkpoint)) is registry.get()
-
-
-def test_registry_records_a_failed_source_and_falls_back(tiny_checkpoint, tmp_path):
-    missing = str(tmp_path / "missing")
-    reg = serving.ModelRegistry([], active=missing, fallback=str(tiny_checkpoint))
-    translator = reg.warm_up()
-    assert translator is not None and reg.active == str(tiny_checkpoint)
-    assert missing in reg.failures and "no such path" in reg.failures[missing]
-    notice = reg.notice()
-    assert missing in notice and f"Serving `{tiny_checkpoint}` instead" in notice
-    with pytest.raises(SourceError, match="could not be loaded"):
-        reg.get(missing)
-    assert reg.working_sources() == [str(tiny_checkpoint)]
-
-
-def test_unreachable_hub_source_falls_back_to_the_default(tiny_fast_checkpoint, monkeypatch):
-    import huggingface_hub
-
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # no network in tests
-    source = "hf://nobody/unreachable-model"
-    reg = serving.ModelRegistry([], active=source, fallback=str(tiny_fast_checkpoint))
-    assert reg.warm_up() is reg.get(str(tiny_fast_checkpoint))
-    assert reg.active == str(tiny_fast_checkpoint) and source in reg.failures
-    assert source in reg.notice() and "instead of `hf://nobody/unreachable-model`" in reg.notice()
-
-
-def test_describe_model_shows_data_epochs_and_scores(translator):
-    card = serving.describe_model("tiny", translator)
-    assert "Epochs: 3" in card and "pairs from `fra.txt`" in card
-    assert "Held-out scores: not recorded" in card  # the fixture skips evaluation
-    translator_meta = dict(translator.metadata)
-    try:
-        translator.metadata = {**translator_meta, "evaluation": {"split": "heldout", "greedy": {"chrf": 31.5, "bleu": 9.1}}}
-        assert "Held-out greedy: chrf 31.5, bleu 9.1" in serving.describe_model("tiny", translator)
-    finally:
-        translator.metadata = translator_meta
-
-
-def test_batching_engine_matches_single_translations_and_isolates_errors(translator):
-    engine = serving.BatchingEngine(max_batch_size=16)
-    texts = [GOOD, "Hi.", UNKNOWN, "Run!", "", "Who?"] * 4
-    options = DecodeOptions()
-    expected = translator.translate_batch(texts, options)
-    gate = threading.Event()
-    with ThreadPoolExecutor(len(texts)) as pool:
-        # Hold the worker busy with a first request so the rest queue up and run as one batch.
-        futures = [pool.submit(lambda t=t: (gate.wait(), engine.submit(translator, t, options))[1]) for t in texts]
-        gate.set()
-        results = []
-        for f in futures:
-            try:
-                results.append(f.result().result(timeout=30))
-            except InputError as err:
-                results.append(err)
-    for got, want in zip(results, expected):
-        if isinstance(want, InputError):
-            assert isinstance(got, InputError) and str(got) == str(want)
-        else:
-            assert got.translation == want.translation and got.score == pytest.approx(want.score, abs=1e-5)
-    assert sum(engine.batch_sizes.values()) < len(texts)  # some requests really were batched together
-
-
-def test_read_batch_file_txt_and_csv(tmp_path):
-    txt = tmp_path / "s.txt"
-    txt.write_text("Go.\n\nHi.\r\nRun!\n", encoding="utf-8")
-    assert [(r.row, r.english) for r in serving.read_batch_file(txt)] == [(1, "Go."), (3, "Hi."), (4, "Run!")]
-    data = tmp_path / "s.csv"
-    data.write_text('id,English\n1,"Go."\n2,"Hi, you."\n3,\n', encoding="utf-8")
-    assert [(r.row, r.english) for r in serving.read_batch_file(data)] == [(1, "Go."), (2, "Hi, you.")]
-
-
-@pytest.mark.parametrize("name, content, words", [
-    ("s.pdf", b"Go.", "upload a .txt"),
-    ("s.csv", b"french\nVa !\n", "no column named 'english'"),
-    ("s.txt", b"\xff\xfeGo.", "not UTF-8"),
-    ("s.txt", b"\n\n", "no sentences"),
-    ("s.txt", b"Go.\n" * (serving.MAX_BATCH_ROWS + 1), f"the limit is {serving.MAX_BATCH_ROWS}"),
-    ("s.txt", b"a" * (serving.MAX_BATCH_BYTES + 1), "bytes; the limit is"),
-])
-def test_read_batch_file_rejects_unusable_files(tmp_path, name, content, words):
-    path = tmp_path / name
-    path.write_bytes(content)
-    with pytest.raises(serving.BatchFileError, match=words):
-        serving.read_batch_file(path)
+# --- views ---------------------------------------------------------------------------------------
 
 
 def test_views_of_a_translation(translator):
     result = translator.translate(GOOD, DecodeOptions(method="beam", beam_size=3, top_k=4))
-    pairs = serving.highlight(result)
+    pairs = views.highlight(result)
     assert "".join(c for c, _ in pairs) == result.translation
-    assert all(0.0 <= s <= 1.0 for _, s in pairs)
     assert [s for _, s in pairs] == [pytest.approx(1 - step.prob, abs=1e-4) for step in result.steps[: len(pairs)]]
-    headers, rows = serving.steps_table(result, 4)
+    assert all(0.0 <= s <= 1.0 for _, s in pairs)
+    headers, rows = views.steps_table(result, 4)
     assert headers == ["step", "chosen", "p", "#1", "#2", "#3", "#4"]
-    assert len(rows) == len(result.steps) and rows[-1][1] == serving.END_MARK
-    _, nbest = serving.nbest_table(result)
+    assert [row[0] for row in rows] == list(range(1, len(result.steps) + 1))
+    assert [row[1] for row in rows] == [views._shown(step.char) for step in result.steps]
+    assert [row[2] for row in rows] == [pytest.approx(step.prob, abs=1e-4) for step in result.steps]
+    assert all(len(row) == 7 for row in rows)
+    _, nbest = views.nbest_table(result)
     assert len(nbest) == 3 and nbest[0][1] == result.translation
+    assert [row[2] for row in nbest] == sorted((row[2] for row in nbest), reverse=True)
+
+
+def test_the_score_shown_is_the_sum_of_the_step_log_probabilities(translator):
+    for options in (DecodeOptions(), DecodeOptions(method="sample", seed=3)):
+        result = translator.translate(GOOD, options)
+        assert result.score == pytest.approx(sum(math.log(step.prob) for step in result.steps), abs=1e-4)
+        assert f"log-probability {result.score:.3f}" in views.summary(result, "m")
+
+
+def test_describe_model_shows_metadata(translator):
+    card = views.describe_model("tiny", translator)
+    assert f"recipe `{translator.metadata['recipe']}`" in card
+    assert f"{translator.vocab.num_encoder_tokens} English / {translator.vocab.num_decoder_tokens} French" in card
+    assert "Held-out scores: not recorded" in card
+    original = translator.metadata
+    try:
+        translator.metadata = {**original, "train_config": {"epochs": 30, "latent_dim": 8}, "epochs_run": 12,
+                               "evaluation": {"split": "heldout", "greedy": {"chrf": 31.5, "bleu": 9.1}}}
+        card = views.describe_model("tiny", translator)
+        assert "Epochs: 12 of 30 planned; latent_dim 8" in card and "Held-out greedy: chrf 31.5, bleu 9.1" in card
+    finally:
+        translator.metadata = original
+
+
+def test_notice_names_the_failed_source_and_the_next_attempt(registry):
+    notice = views.notice(registry)
+    assert "no-such-checkpoint" in notice and "no such path" in notice and "next attempt in" in notice
 
 
 # --- handlers called directly ------------------------------------------------------------------
@@ -214,56 +198,73 @@ def test_views_of_a_translation(translator):
 
 def test_translate_handler(handlers, translator, registry):
     french, hesitation, steps, nbest, summary = asyncio.run(handlers.translate(GOOD, registry.active))
-    assert french == translator.translate(GOOD).translation
+    expected = translator.translate(GOOD)
+    assert french == expected.translation
     assert [c for c, _ in hesitation] == list(french)
-    assert french and steps["headers"][:3] == ["step", "chosen", "p"]
-    assert len(steps["data"]) == len(translator.translate(GOOD).steps)
+    assert steps["headers"][:3] == ["step", "chosen", "p"] and len(steps["data"]) == len(expected.steps)
     assert nbest["data"] == []  # greedy has no n-best list
-    assert f"Model `{registry.active}`" in summary
+    assert f"Model `{registry.active}`" in summary and f"{expected.score:.3f}" in summary
 
 
-def test_translate_handler_errors_are_friendly(handlers, registry):
-    for text, words in [("", "The input is empty"), (UNKNOWN, "'ü'"), ("x" * 500, "500 characters long")]:
+def test_translate_handler_errors_name_the_problem(handlers, registry):
+    for text, words in [("", "the input is empty"), (UNKNOWN, "'ü'"), ("x" * 500, "500 characters long")]:
         with pytest.raises(gr.Error, match=words) as caught:
             asyncio.run(handlers.translate(text, registry.active))
-        assert "Traceback" not in caught.value.message
-    with pytest.raises(gr.Error, match="not offered"):
+        assert caught.value.title == "Can't translate this input"
+        assert caught.value.message.startswith("Can't translate this input — ")
+    with pytest.raises(gr.Error, match="not offered") as caught:
         asyncio.run(handlers.translate(GOOD, "/etc/passwd"))
+    assert caught.value.title == "Model unavailable"
 
 
-def test_unknown_characters_can_be_dropped(handlers, registry):
+def test_a_translation_that_waits_too_long_gets_a_busy_error(registry, translator):
+    class Stuck:
+        def translate_batch(self, texts, options=None):
+            time.sleep(1.0)
+            return translator.translate_batch(texts, options)
+
+    stuck = app.Handlers(registry, timeout=0.1)
+    stuck.registry = type("OneModel", (), {"get": lambda self, model: Stuck()})()
+    with pytest.raises(gr.Error, match="Server busy — no translation within 0 s") as caught:
+        asyncio.run(stuck.translate(GOOD, "any"))
+    assert caught.value.title == "Server busy"
+
+
+def test_unknown_characters_can_be_dropped(handlers, registry, translator):
     french, *_, summary = asyncio.run(handlers.translate(UNKNOWN, registry.active, drop_unknown=True))
-    assert french and "dropped characters" in summary
+    assert french == translator.translate(UNKNOWN, DecodeOptions(drop_unknown=True)).translation
+    assert "dropped characters" in summary
 
 
 def test_deep_link_fills_the_textbox(handlers, registry):
     assert handlers.fill_from_link(gr.Request(query_params={"text": "Go."})) == "Go."
     assert handlers.fill_from_link(gr.Request(query_params={})) == ""
-    assert len(handlers.fill_from_link(gr.Request(query_params={"text": "a" * 999}))) == serving.MAX_INPUT_CHARS
+    assert len(handlers.fill_from_link(gr.Request(query_params={"text": "a" * 999}))) == validation.MAX_INPUT_CHARS
     skipped = asyncio.run(handlers.translate_link("", registry.active))
     assert len(skipped) == 5 and all(s == gr.skip() for s in skipped)
 
 
-def test_page_state_shows_the_failure_notice(handlers, registry):
+def test_page_state_shows_the_failure_notice(handlers, registry, translator):
     notice, active, card = handlers.page_state()
     assert notice["visible"] is True and "no-such-checkpoint" in notice["value"]
-    assert active == registry.active and "Epochs: 3" in card
+    assert active == registry.active and card == views.describe_model(active, translator)
 
 
-def test_selecting_a_broken_model_falls_back(handlers, registry):
+def test_selecting_a_broken_model_falls_back(handlers, registry, translator):
     broken = next(s for s in registry.sources if "no-such-checkpoint" in s)
     model, card, _ = handlers.select_model(broken)
-    assert model == registry.active and "Epochs" in card
+    assert model == registry.active and card == views.describe_model(registry.active, translator)
 
 
-def test_batch_handler_writes_a_csv(handlers, registry, tmp_path):
+def test_batch_handler_writes_a_csv_in_gradios_cache(handlers, registry, translator, tmp_path):
     upload = tmp_path / "in.txt"
     upload.write_text(f"{GOOD}\n{UNKNOWN}\nHi.\n", encoding="utf-8")
     path, summary = handlers.translate_batch(str(upload), registry.active, progress=lambda *a, **k: None)
+    assert Path(path).is_relative_to(Path(gr.utils.get_upload_folder()) / app.OUTPUT_FOLDER)
     with open(path, encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [r["english"] for r in rows] == [GOOD, UNKNOWN, "Hi."]
-    assert rows[0]["french"] and not rows[0]["error"]
+    assert rows[0]["french"] == translator.translate(GOOD).translation and not rows[0]["error"].startswith("the")
     assert not rows[1]["french"] and "'ü'" in rows[1]["error"]
     assert "Translated 2 of 3" in summary and "row 2" in summary
 
@@ -275,74 +276,105 @@ def test_api_lists_the_named_endpoints(client):
     api = client.view_api(print_info=False, return_format="dict")
     assert {"/translate", "/translate_batch"} <= set(api["named_endpoints"])
     params = [p["parameter_name"] for p in api["named_endpoints"]["/translate"]["parameters"]]
-    assert params[:2] == ["text", "model"]
+    assert params == ["text", "model", "method", "beam_size", "temperature", "seed", "top_k", "drop_unknown"]
 
 
 def test_api_translate(client, registry, translator):
     french, hesitation, steps, nbest, summary = _call(client, GOOD, registry.active)
-    assert french == translator.translate(GOOD).translation
+    expected = translator.translate(GOOD)
+    assert french == expected.translation
     # The probability payload: one entry per French character, a float hesitation in [0, 1].
-    assert french and "".join(t["token"] for t in hesitation) == french
+    assert "".join(t["token"] for t in hesitation) == french
     scores = [t["class_or_confidence"] for t in hesitation]
     assert all(isinstance(s, float) and 0.0 <= s <= 1.0 for s in scores)
-    expected = translator.translate(GOOD).steps
-    assert scores == [pytest.approx(1 - s.prob, abs=1e-4) for s in expected[: len(french)]]
-    assert steps["headers"][:3] == ["step", "chosen", "p"] and len(steps["data"]) == len(expected)
+    assert scores == [pytest.approx(1 - s.prob, abs=1e-4) for s in expected.steps[: len(french)]]
+    assert steps["headers"][:3] == ["step", "chosen", "p"] and len(steps["data"]) == len(expected.steps)
+    assert f"log-probability {expected.score:.3f}" in summary
 
 
-def test_api_translate_with_keyword_defaults(client):
+def test_api_translate_with_keyword_defaults(client, translator):
     french, *_ = client.predict(text=GOOD, api_name="/translate")
-    assert isinstance(french, str)
+    assert french == translator.translate(GOOD).translation
 
 
-def test_api_beam_search_returns_the_nbest_list(client, registry):
+def test_api_beam_search_returns_the_nbest_list(client, registry, translator):
     _, _, _, nbest, _ = _call(client, GOOD, registry.active, method="beam", beam_size=3)
-    assert nbest["headers"] == ["rank", "translation", "log-prob"] and len(nbest["data"]) == 3
-    scores = [row[2] for row in nbest["data"]]
-    assert scores == sorted(scores, reverse=True)
+    expected = translator.translate(GOOD, DecodeOptions(method="beam", beam_size=3))
+    assert nbest["headers"] == ["rank", "translation", "log-prob"]
+    assert [row[1] for row in nbest["data"]] == [e["translation"] for e in expected.nbest]
+    assert [row[2] for row in nbest["data"]] == [pytest.approx(e["score"], abs=1e-4) for e in expected.nbest]
 
 
-def test_api_sampling_is_reproducible_with_a_seed(client, registry):
+def test_api_sampling_is_reproducible_with_a_seed(client, registry, translator):
     first = _call(client, GOOD, registry.active, method="sample", temperature=1.5, seed=3)[0]
     assert _call(client, GOOD, registry.active, method="sample", temperature=1.5, seed=3)[0] == first
+    assert first == translator.translate(GOOD, DecodeOptions(method="sample", temperature=1.5, seed=3)).translation
 
 
-def test_api_other_allowed_model(client, tiny_checkpoint):
-    french, *_, summary = _call(client, GOOD, str(tiny_checkpoint))
-    assert french == load_source(str(tiny_checkpoint)).translate(GOOD).translation
-    assert str(tiny_checkpoint) in summary
+def test_api_other_allowed_model(client, recipe_path):
+    french, *_, summary = _call(client, GOOD, recipe_path)
+    assert french == load_source(recipe_path).translate(GOOD).translation
+    assert recipe_path in summary
 
 
 @pytest.mark.parametrize("kwargs, words", [
-    (dict(text=""), "The input is empty"),
-    (dict(text="   "), "The input is empty"),
+    (dict(text=""), "Can't translate this input — the input is empty"),
+    (dict(text="   "), "the input is empty"),
     (dict(text=UNKNOWN), "'ü'"),
-    (dict(text="a" * (serving.MAX_INPUT_CHARS + 1)), "the limit is"),
-    # Sliders are checked by Gradio first ("Value 0 is less than minimum value 1."), then by serving.
-    (dict(method="beam", beam_size=0), "beam width|less than minimum value 1"),
-    (dict(method="beam", beam_size=500), "beam width|greater than maximum value 16"),
-    (dict(method="sample", temperature=0), "temperature|less than minimum value 0.1"),
-    (dict(top_k=0), "top-k|less than minimum value 1"),
-    (dict(method="nucleus"), "nucleus"),
-    (dict(model="/etc"), "not in the list of choices|not offered"),  # the Dropdown refuses it first
-    (dict(model="broken"), "could not be loaded"),
+    (dict(text="a" * (validation.MAX_INPUT_CHARS + 1)), "the limit is 100"),
+    (dict(method="beam", beam_size=0), "beam width must be a whole number from 1 to 16, got 0"),
+    (dict(method="beam", beam_size=500), "beam width must be a whole number from 1 to 16, got 500"),
+    (dict(beam_size="4"), "beam width must be a whole number from 1 to 16, got text '4'; send a JSON number"),
+    (dict(method="sample", temperature=0), "temperature must be a number from 0.1 to 2.0, got 0"),
+    (dict(seed="abc"), "seed must be a whole number from 0 to 4294967295, got text 'abc'"),
+    (dict(seed=1e308), r"seed must be a whole number from 0 to 4294967295, got 1e\+308$"),
+    (dict(seed=10**308), r"got 10{29}… \(309 characters\)"),
+    (dict(top_k=0), "top-k must be a whole number from 1 to 10, got 0"),
+    (dict(drop_unknown="yes"), "drop_unknown must be true or false"),
+    (dict(method="nucleus"), "nucleus"),  # the Radio refuses it first, naming the choices
+    (dict(model="/etc"), "not in the list of choices"),  # the Dropdown refuses it first
+    (dict(model="active-as-list"), r"Model unavailable — model list \[.* is not offered by this app"),
+    (dict(model="broken"), "Model unavailable — model '.*no-such-checkpoint' could not be loaded: .*no such path"),
 ])
 def test_api_bad_input_gets_a_clear_error_and_the_server_keeps_serving(client, registry, kwargs, words):
-    broken = next(s for s in registry.sources if "no-such-checkpoint" in s)
     args = dict(text=GOOD, model=registry.active)
     args.update(kwargs)
     if args["model"] == "broken":
-        args["model"] = broken
+        args["model"] = next(s for s in registry.sources if "no-such-checkpoint" in s)
+    if args["model"] == "active-as-list":
+        args["model"] = [registry.active]  # passes the Dropdown (every item is a choice); used to be a TypeError
     text, model = args.pop("text"), args.pop("model")
     with pytest.raises(AppError, match=words) as caught:
         _call(client, text, model, **args)
-    assert "Traceback" not in str(caught.value)
-    assert _call(client, GOOD, registry.active)[0]  # still serving
+    assert "Traceback" not in str(caught.value) and "verbose error reporting" not in str(caught.value)
+    assert len(caught.value.message) < 400
+    assert _call(client, GOOD, registry.active)[0] is not None  # still serving
+
+
+def test_rest_nan_seed_gets_a_message_not_null(server, registry):
+    """A NaN over REST (JSON's NaN literal) used to come back as {"error": null}."""
+    body = ('{"data": ["Go.", %s, "sample", 4, 1.0, NaN, 5, false]}' % json.dumps(registry.active))
+    with httpx.Client(base_url=server, timeout=30) as http:
+        event = http.post("/gradio_api/call/translate", content=body, headers={"Content-Type": "application/json"})
+        assert event.status_code == 200, event.text
+        stream = http.get(f"/gradio_api/call/translate/{event.json()['event_id']}").text
+    assert "event: error" in stream
+    assert "seed must be a whole number from 0 to 4294967295, got nan" in stream
+
+
+def test_api_error_titles_and_file_names_are_kept_as_written(client, registry, tmp_path):
+    upload = tmp_path / "wrong.csv"
+    upload.write_text("french\nVa !\n", encoding="utf-8")
+    with pytest.raises(AppError) as caught:
+        client.predict(handle_file(str(upload)), registry.active, "greedy", 4, 1.0, 0, 5, False, api_name="/translate_batch")
+    assert caught.value.title == "Can't use this file"
+    assert caught.value.message == "Can't use this file — wrong.csv: no column named 'english' (found: french)"
+    assert _call(client, GOOD, registry.active)[0] is not None
 
 
 def test_api_concurrent_requests_are_batched(client, registry, handlers, translator):
     before = sum(n * count for n, count in handlers.engine.batch_sizes.items() if n > 1)
-    texts = [GOOD, "Hi.", "Run!", "Who?"] * 8
+    texts = SENTENCES[:4] * 8
     with ThreadPoolExecutor(16) as pool:
         results = list(pool.map(lambda t: _call(client, t, registry.active)[0], texts))
     assert results == [translator.translate(t).translation for t in texts]
@@ -350,24 +382,167 @@ def test_api_concurrent_requests_are_batched(client, registry, handlers, transla
     assert after > before  # at least some of those requests shared an engine call
 
 
-def test_api_batch_file_round_trip(client, registry, tmp_path):
+def test_api_batch_file_round_trip(client, registry, translator, tmp_path):
     upload = tmp_path / "sentences.csv"
-    upload.write_text(f'english,note\n"{GOOD}",a\n"{UNKNOWN}",b\n"Hi.",c\n', encoding="utf-8")
+    upload.write_text(f'english,note\n"{GOOD}",a\n"{UNKNOWN}",b\n"Hi.",c\n"=HYPERLINK(""http://x"",""y"")",d\n',
+                      encoding="utf-8")
     local = Client(client.src, verbose=False, download_files=str(tmp_path / "dl"))
     path, summary = local.predict(file=handle_file(str(upload)), api_name="/translate_batch")  # the README's form
     with open(path, encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert [r["row"] for r in rows] == ["1", "2", "3"]
-    assert rows[0]["french"] and rows[2]["french"] and "'ü'" in rows[1]["error"]
-    assert "Translated 2 of 3" in summary
+    assert [r["row"] for r in rows] == ["1", "2", "3", "4"]
+    assert rows[0]["french"] == translator.translate(GOOD).translation
+    assert rows[2]["french"] == translator.translate("Hi.").translation and "'ü'" in rows[1]["error"]
+    assert rows[3]["english"] == "'=HYPERLINK(\"http://x\",\"y\")"  # neutralised: a spreadsheet shows it as text
+    assert "Translated 2 of 4" in summary
 
 
-def test_api_batch_rejects_a_bad_file_clearly(client, registry, tmp_path):
-    upload = tmp_path / "wrong.csv"
-    upload.write_text("french\nVa !\n", encoding="utf-8")
-    with pytest.raises(AppError, match="no column named 'english'"):
-        client.predict(handle_file(str(upload)), registry.active, "greedy", 4, 1.0, 0, 5, False, api_name="/translate_batch")
-    assert _call(client, GOOD, registry.active)[0]
+# --- cancelled requests, files left behind, a Hub source that never answers ----------------------
+
+
+class Gated:
+    """A real Translator whose engine calls wait for `gate`: holds the engine busy so requests queue."""
+
+    def __init__(self, translator):
+        self.translator, self.gate, self.entered = translator, threading.Event(), threading.Event()
+
+    def translate_batch(self, texts, options=None):
+        self.entered.set()
+        assert self.gate.wait(60), "the test never opened the gate"
+        return self.translator.translate_batch(texts, options)
+
+
+def test_cancelling_half_a_burst_never_freezes_the_app(fast_path, translator):
+    """gradio_client's job.cancel() (POST /gradio_api/cancel, no authentication) on requests queued in
+    the engine used to kill its worker: every other request of the batch, and later ones, hung."""
+    gated = Gated(translator)
+    registry = ModelRegistry(["gated"], active=fast_path, fallback=fast_path,
+                             loader=lambda s: gated if s == "gated" else load_source(s))
+    registry.warm_up(60)
+    handlers = app.Handlers(registry)
+    demo = app.build_demo(handlers)
+    url = _launch(demo)
+    try:
+        keep = Client(url, verbose=False, download_files=False)
+        doomed = Client(url, verbose=False, download_files=False)  # /cancel acts on a whole session
+        texts = [SENTENCES[i % len(SENTENCES)] for i in range(15)]
+        first = keep.submit(texts[0], "gated", api_name="/translate")
+        assert gated.entered.wait(30)  # the engine is busy with `first`: the burst queues behind it
+        kept = [keep.submit(t, "gated", api_name="/translate") for t in texts[1:]]
+        cancelled = [doomed.submit(t, "gated", api_name="/translate") for t in texts]
+        _wait_for(lambda: handlers.engine.pending() == 29, what="29 requests queued in the engine")
+        for job in cancelled:
+            job.cancel()
+        gated.gate.set()
+        results = [job.result(timeout=60)[0] for job in [first, *kept]]
+        assert results == [translator.translate(t).translation for t in texts]
+        assert handlers.engine.dropped == 15 and handlers.engine.is_alive() and handlers.engine.workers_started == 1
+        fresh = Client(url, verbose=False, download_files=False)
+        assert fresh.predict("Hi.", "gated", api_name="/translate")[0] == translator.translate("Hi.").translation
+        assert httpx.get(url, timeout=10).status_code == 200
+    finally:
+        gated.gate.set()
+        demo.close()
+        registry.close()
+
+
+def _files_under(folder: Path) -> set[Path]:
+    return {p for p in folder.rglob("*") if p.is_file()} if folder.exists() else set()
+
+
+def test_uploads_and_results_are_deleted_and_big_uploads_refused(handlers, tmp_path):
+    demo = app.build_demo(handlers, delete_cache=(1, 1))
+    url = _launch(demo)
+    cache = Path(gr.utils.get_upload_folder())
+    try:
+        client = Client(url, verbose=False, download_files=False)
+        before = _files_under(cache)
+        results = []
+        for i in range(3):
+            upload = tmp_path / f"batch{i}.txt"
+            upload.write_text("Go.\nHi.\n", encoding="utf-8")
+            out, _ = client.predict(file=handle_file(str(upload)), api_name="/translate_batch")
+            results.append(Path(out["path"] if isinstance(out, dict) else out))
+        assert all(p.is_file() for p in results)
+        created = _files_under(cache) - before
+        assert len(created) >= 6  # three uploads and three results
+        _wait_for(lambda: not (created & _files_under(cache)), timeout=15, what="uploads and results deleted")
+
+        big = tmp_path / "big.txt"
+        big.write_bytes(b"Go.\n" * (MAX_BATCH_BYTES // 4 + 1))
+        before = _files_under(cache)
+        with pytest.raises(ValueError, match=f"exceeds the maximum file size of {MAX_BATCH_BYTES} bytes"):
+            client.predict(file=handle_file(str(big)), api_name="/translate_batch")  # gradio_client checks first
+        with open(big, "rb") as handle:  # the server refuses it too, before storing it
+            refused = httpx.post(f"{url}gradio_api/upload", files={"files": (big.name, handle)}, timeout=30)
+        assert refused.status_code == 413 and f"maximum allowed size of {MAX_BATCH_BYTES} bytes" in refused.text
+        assert not (_files_under(cache) - before)  # nothing of it was kept
+    finally:
+        demo.close()
+
+
+def _start_app(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
+    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+           "GRADIO_ANALYTICS_ENABLED": "False", **env}
+    for name in ("MODEL_SOURCE", "MODEL_SOURCES", "HF_TOKEN", "HF_HUB_OFFLINE"):
+        if name not in env or env[name] is None:
+            env.pop(name, None)
+    return subprocess.Popen([sys.executable, "app.py", *args], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _first_answer(proc, port: int, model: str, timeout: float = 180.0) -> Client:
+    """Connect once the server listens, and wait (retrying) until `model` has loaded and answers."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert proc.poll() is None, proc.stderr.read()[-3000:]
+        assert time.monotonic() < deadline, f"app.py gave no translation with {model} within {timeout} s"
+        try:
+            client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
+            client.predict(text=GOOD, model=model, api_name="/translate")
+            return client
+        except Exception:  # not listening yet, or "still loading"
+            time.sleep(0.5)
+
+
+@pytest.mark.slow
+def test_a_hub_source_that_never_answers_leaves_default_serving(tmp_path):
+    """`--models hf://evil/m` against an endpoint that accepts connections and never answers: many
+    visitors choosing it get a quick, clear error, and `default` keeps answering everyone else."""
+    with HangingServer() as hub:
+        port = _free_port()
+        proc = _start_app(["--models", "hf://evil/m"], {
+            "HF_ENDPOINT": hub.url, "HF_HUB_ETAG_TIMEOUT": "2", "HF_HUB_DOWNLOAD_TIMEOUT": "2",
+            "HF_HUB_CACHE": str(tmp_path / "hub-cache"), "HF_HUB_DISABLE_TELEMETRY": "1"}, port)
+        try:
+            _first_answer(proc, port, "default")
+            _wait_for(lambda: hub.connections, what="a connection to the hanging Hub")
+
+            def call(model: str):
+                client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
+                began = time.monotonic()
+                try:
+                    out = client.predict(text=GOOD, model=model, api_name="/translate")
+                except AppError as err:
+                    out = err
+                return model, out, time.monotonic() - began
+
+            models = (["hf://evil/m"] * 3 + ["default"]) * 20
+            with ThreadPoolExecutor(16) as pool:
+                answers = list(pool.map(call, models))
+            for model, out, seconds in answers:
+                if model == "default":
+                    assert isinstance(out, tuple) and isinstance(out[0], str), out
+                else:
+                    assert isinstance(out, AppError), out
+                    assert out.title == "Model unavailable"
+                    assert "model 'hf://evil/m' is still loading" in out.message or "could not be loaded" in out.message
+                assert seconds < 15, f"{model} took {seconds:.1f} s"
+            assert call("default")[1][0] is not None  # a fresh request still answers
+            assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200
+        finally:
+            proc.terminate()
+            proc.wait(20)
 
 
 def test_main_parses_space_options(monkeypatch):
@@ -386,34 +561,28 @@ def test_main_parses_space_options(monkeypatch):
 
 
 @pytest.mark.slow
-def test_python_app_py_honours_the_environment(tiny_checkpoint, tiny_fast_checkpoint):
+def test_python_app_py_honours_the_environment(fast_path, recipe_path):
     """`python app.py` as a Space runs it: host, port and models from the environment."""
-    import os
-    import subprocess
-    import sys
-    import time
-
     port = _free_port()
-    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-           "MODEL_SOURCE": str(tiny_fast_checkpoint), "MODEL_SOURCES": str(tiny_checkpoint),
-           "GRADIO_ANALYTICS_ENABLED": "False"}
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=Path(app.__file__).parent, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = _start_app([], {"MODEL_SOURCE": fast_path, "MODEL_SOURCES": recipe_path}, port)
     try:
-        deadline, client = time.monotonic() + 120, None
-        while client is None:
-            assert proc.poll() is None, proc.stderr.read()[-3000:]
-            assert time.monotonic() < deadline, "app.py did not start within 120 s"
-            try:
-                client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
-            except Exception:
-                time.sleep(0.5)
-        expected = load_source(str(tiny_fast_checkpoint)).translate(GOOD).translation
+        client = _first_answer(proc, port, fast_path)
+        expected = load_source(fast_path).translate(GOOD).translation
         assert client.predict(text=GOOD, api_name="/translate")[0] == expected  # MODEL_SOURCE is the default choice
-        other = load_source(str(tiny_checkpoint)).translate(GOOD).translation
-        assert client.predict(text=GOOD, model=str(tiny_checkpoint), api_name="/translate")[0] == other
+        other = load_source(recipe_path).translate(GOOD).translation
+        _wait_for(lambda: _answers(client, recipe_path), timeout=60, what=f"{recipe_path} loaded")
+        assert client.predict(text=GOOD, model=recipe_path, api_name="/translate")[0] == other
         with pytest.raises(AppError):
             client.predict(text=GOOD, model="/etc", api_name="/translate")
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def _answers(client, model) -> bool:
+    try:
+        client.predict(text=GOOD, model=model, api_name="/translate")
+        return True
+    except AppError as err:
+        assert "still loading" in err.message, err.message
+        return False
