@@ -102,6 +102,12 @@ class Handlers:
         self.engine = engine or BatchingEngine()
         self.timeout = timeout
 
+    def engine_stats(self) -> dict:
+        """How many requests the batching engine ran, in how many batches (for the load test)."""
+        sizes = dict(self.engine.batch_sizes)
+        return {"requests": sum(size * count for size, count in sizes.items()), "batches": sum(sizes.values()),
+                "dropped_cancelled": self.engine.dropped}
+
     async def translate(self, text: str, model: str, method: str = "greedy", beam_size: float = 4,
                         temperature: float = 1.0, seed: float = 0, top_k: float = 5, drop_unknown: bool = False):
         """Translate one sentence: French, per-character hesitation, top-k table, n-best table, summary."""
@@ -288,6 +294,10 @@ def build_demo(handlers: Handlers, delete_cache: tuple[int, int] | None = DELETE
                         api_name="translate_batch", api_description="Translate a .txt/.csv file into a CSV",
                         concurrency_limit=2)
 
+        # Not on the page nor in the API docs: the load test reads the batch sizes the engine formed.
+        stats = gr.JSON(visible=False)
+        gr.Timer(active=False).tick(handlers.engine_stats, None, stats, api_name="engine_stats",
+                                    api_visibility="undocumented", queue=False)
         link_btn.click(None, [english], [link], js=COPY_LINK_JS, api_visibility="private")
         show_probs.change(lambda on: gr.update(visible=on), show_probs, probs, api_visibility="private", queue=False)
         method.change(

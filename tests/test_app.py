@@ -279,6 +279,16 @@ def test_api_lists_the_named_endpoints(client):
     assert params == ["text", "model", "method", "beam_size", "temperature", "seed", "top_k", "drop_unknown"]
 
 
+def test_engine_stats_count_every_translation_and_stay_out_of_the_api_docs(client, registry):
+    before = client.predict(api_name="/engine_stats")
+    for _ in range(3):
+        _call(client, GOOD, registry.active)
+    after = client.predict(api_name="/engine_stats")
+    assert after["requests"] - before["requests"] == 3
+    assert 1 <= after["batches"] - before["batches"] <= 3
+    assert "/engine_stats" not in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+
+
 def test_api_translate(client, registry, translator):
     french, hesitation, steps, nbest, summary = _call(client, GOOD, registry.active)
     expected = translator.translate(GOOD)
