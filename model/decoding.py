@@ -84,6 +84,7 @@ def sample(
 
 
 def _decode_per_row(step, h, c, start_id, end_id, max_steps, top_k, choose, context=()) -> list[Hypothesis]:
+    h, c = h.copy(), c.copy()  # rows are updated in place below; the caller's arrays stay as given
     batch = h.shape[0]
     tokens = np.full(batch, start_id)
     done = np.zeros(batch, dtype=bool)
