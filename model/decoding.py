@@ -9,11 +9,20 @@ attention weights gets them recorded per chosen token, for the alignment view.
 
 The stop rule is the keras.io recipe's: stop after emitting END, or once more than
 `max_decoder_seq_length` characters were produced, i.e. after at most `max_steps = max + 1` steps.
+
+The work is done on arrays. Every step computes only the rows still decoding (finished sentences
+and finished or empty beams are dropped from the batch), and its probabilities are kept as they
+came out of the step function. A result (`Decoded`) is the tokens of each hypothesis plus, per
+step, the row that produced it; the per-step details a caller reads (the chosen token's
+probability, the top-k alternatives, attention) are looked up from the kept arrays only for the
+hypotheses and fields asked for. `greedy`, `sample` and `beam_search` return `Hypothesis` objects
+built that way; `run_greedy`, `run_sample` and `run_beam` return the `Decoded` arrays themselves.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
@@ -24,6 +33,8 @@ import numpy as np
 DECODER_VERSION = 3
 
 StepFn = Callable[..., tuple]  # (token_ids, h, c, *context) -> (probs, h, c) or (probs, h, c, attention)
+LOG_FLOOR = 1e-30  # log(0) guard: a probability that underflowed to 0 scores log(1e-30), not -inf
+SORT_BELOW = 1024  # top_k sorts arrays this small: one sort call beats argpartition's dozen small calls
 
 
 def _call(step: StepFn, tokens, h, c, context) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
@@ -44,19 +55,135 @@ class Hypothesis:
     attention: list[np.ndarray] = field(default_factory=list)  # per step, attention models only
 
 
-def _top_k(probs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k ids and probabilities per row, sorted by probability (ties: lower id first)."""
-    k = min(k, probs.shape[1])
-    ids = np.argsort(-probs, axis=1, kind="stable")[:, :k]
-    return ids, np.take_along_axis(probs, ids, axis=1)
+def top_k(probs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k ids and values per row, largest first, ties broken by lower id (as a stable sort would).
+
+    Selects with argpartition and sorts only the k chosen; a row where the k-th value is tied with
+    one left out is redone with a stable sort, so the result never depends on how ties fell.
+
+    Args:
+        probs: (rows, n) values.
+        k: how many per row; 0 gives empty (rows, 0) arrays.
+    """
+    rows, n = probs.shape
+    k = max(0, min(k, n))
+    if k == 0:
+        return np.empty((rows, 0), dtype=np.intp), np.empty((rows, 0), dtype=probs.dtype)
+    neg = -probs
+    every_row = np.arange(rows)[:, None]  # fancy indexing: take_along_axis costs more on small arrays
+    if 4 * k >= n or rows * n <= SORT_BELOW:  # sorting a short row costs less than selecting from it
+        ids = np.argsort(neg, axis=1, kind="stable")[:, :k]
+    else:
+        part = np.argpartition(neg, k - 1, axis=1)[:, :k]
+        values = neg[every_row, part]
+        order = np.lexsort((part, values), axis=1)
+        ids = part[every_row, order]
+        kth = values[every_row, order[:, -1:]]
+        ties_left_out = (neg == kth).sum(axis=1) != (values == kth).sum(axis=1)
+        if ties_left_out.any():
+            ids[ties_left_out] = np.argsort(neg[ties_left_out], axis=1, kind="stable")[:, :k]
+    return ids, probs[every_row, ids]
+
+
+@dataclass
+class Decoded:
+    """A batch's decoding results as arrays; per-step details are looked up only when asked for.
+
+    Hypothesis i is `tokens[i, :lengths[i]]`; its token at step t was chosen from the probabilities
+    `step_probs[t][positions[i, t]]` (the rows a step computed are the ones still decoding).
+    """
+
+    step_probs: list[np.ndarray]  # per step: (rows computed at that step, vocab)
+    step_attention: list[np.ndarray | None]  # per step: (rows computed, input length), or None
+    tokens: np.ndarray  # (hypotheses, steps) chosen ids; past a hypothesis' length: 0
+    positions: np.ndarray  # (hypotheses, steps) row of step_probs[t] each token came from
+    lengths: np.ndarray  # (hypotheses,)
+    probs: np.ndarray  # (hypotheses, steps) probability of each chosen token; past the length: 1
+    scores: np.ndarray  # (hypotheses,) float64 sum of log-probabilities (beam: as the search ranked them)
+    nbest: list[np.ndarray] | None = None  # beam search: per input row, hypothesis indices best first
+
+    def best(self, row: int) -> int:
+        """The hypothesis index of input row `row`'s translation."""
+        return row if self.nbest is None else int(self.nbest[row][0])
+
+    def token_list(self, i: int) -> list[int]:
+        return self.tokens[i, : self.lengths[i]].tolist()
+
+    @cached_property
+    def _flat(self) -> tuple[np.ndarray, np.ndarray]:
+        # All steps' rows in one array, so one hypothesis' rows are one gather (made once, on demand).
+        offsets = np.cumsum([0] + [p.shape[0] for p in self.step_probs[:-1]])
+        return np.concatenate(self.step_probs), offsets
+
+    def full_probs(self, i: int) -> np.ndarray:
+        """(length, vocab): the whole distribution at every step of hypothesis i."""
+        length = self.lengths[i]
+        flat, offsets = self._flat
+        return flat[offsets[:length] + self.positions[i, :length]]
+
+    def top_k(self, i: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(length, k) ids and probabilities of the k most likely tokens at each step of hypothesis i."""
+        return top_k(self.full_probs(i), k)
+
+    def attention(self, i: int) -> np.ndarray | None:
+        """(length, input length) attention weights of hypothesis i, or None for models without attention."""
+        if not self.step_attention or self.step_attention[0] is None:
+            return None
+        length = self.lengths[i]
+        return np.stack([self.step_attention[t][self.positions[i, t]] for t in range(length)])
+
+    def hypotheses(self, k: int = 5) -> list[Hypothesis]:
+        """One Hypothesis per input row, with top-k alternatives (k=0: none) and, for beam search, its n-best."""
+        tops = [top_k(p, k) for p in self.step_probs]
+        has_attention = bool(self.step_attention) and self.step_attention[0] is not None
+
+        def build(i: int) -> Hypothesis:
+            length = int(self.lengths[i])
+            where = self.positions[i, :length].tolist()
+            return Hypothesis(
+                self.token_list(i), self.probs[i, :length].tolist(),
+                [tops[t][0][p] for t, p in enumerate(where)], [tops[t][1][p] for t, p in enumerate(where)],
+                float(self.scores[i]),
+                attention=[self.step_attention[t][p] for t, p in enumerate(where)] if has_attention else [],
+            )
+
+        if self.nbest is None:
+            return [build(i) for i in range(len(self.lengths))]
+        results = []
+        for indices in self.nbest:
+            hyps = [build(int(i)) for i in indices]
+            hyps[0].nbest = hyps
+            results.append(hyps[0])
+        return results
+
+
+def _log_scores(probs: np.ndarray) -> np.ndarray:
+    """Sum of log-probabilities along each row, added left to right in float64 like a running total."""
+    logs = np.log(np.maximum(probs.astype(np.float64), LOG_FLOOR))
+    # cumsum adds strictly left to right (a sum would pair terms up and round differently).
+    return np.cumsum(logs, axis=1)[:, -1] if logs.shape[1] else np.zeros(logs.shape[0])
 
 
 def greedy(
     step: StepFn, h: np.ndarray, c: np.ndarray, start_id: int, end_id: int, max_steps: int, top_k: int = 5,
     context: tuple = (),
 ) -> list[Hypothesis]:
-    """Argmax decoding, identical to the recipe's loop, for every row of the batch in lockstep."""
-    return _decode_per_row(step, h, c, start_id, end_id, max_steps, top_k, lambda p: np.argmax(p, axis=1), context)
+    """Argmax decoding, identical to the recipe's loop, for every row of the batch in lockstep.
+
+    Args:
+        step: the decoder step function (see module doc).
+        h, c: (batch, units) initial decoder states.
+        start_id, end_id: the START and END token ids.
+        max_steps: most tokens a row may produce.
+        top_k: alternatives reported per step (0: none).
+        context: per-row arrays passed to every step after h and c.
+    """
+    return run_greedy(step, h, c, start_id, end_id, max_steps, context).hypotheses(top_k)
+
+
+def run_greedy(step: StepFn, h, c, start_id: int, end_id: int, max_steps: int, context: tuple = ()) -> Decoded:
+    """`greedy` as arrays (see `Decoded`)."""
+    return _decode_per_row(step, h, c, start_id, end_id, max_steps, lambda p, rows: p.argmax(axis=1), context)
 
 
 def sample(
@@ -68,54 +195,74 @@ def sample(
     Every row gets its own generator seeded with `seed`, so a sentence gives the same output
     whether it is translated alone or inside a batch.
     """
+    return run_sample(step, h, c, start_id, end_id, max_steps, temperature, seed, context).hypotheses(top_k)
+
+
+def run_sample(step: StepFn, h, c, start_id: int, end_id: int, max_steps: int, temperature: float, seed: int,
+               context: tuple = ()) -> Decoded:
+    """`sample` as arrays (see `Decoded`)."""
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
     generators = [np.random.default_rng(seed) for _ in range(h.shape[0])]
 
-    def choose(probs: np.ndarray) -> np.ndarray:
-        # In float64: Generator.choice rejects weights whose sum is off by float32 rounding.
-        logits = np.log(np.maximum(probs.astype(np.float64), 1e-30)) / temperature
+    def choose(probs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        # In float64, as Generator.choice(p=...) would be given them; then exactly what choice does
+        # with p: one uniform draw per row, looked up in the normalised cumulative sum.
+        logits = np.log(np.maximum(probs.astype(np.float64), LOG_FLOOR)) / temperature
         logits -= logits.max(axis=1, keepdims=True)
         weights = np.exp(logits)
         weights /= weights.sum(axis=1, keepdims=True)
-        return np.array([rng.choice(len(row), p=row) for rng, row in zip(generators, weights)])
+        cdf = np.cumsum(weights, axis=1)
+        cdf /= cdf[:, -1:]
+        draws = np.array([generators[row].random() for row in rows.tolist()])
+        return (cdf <= draws[:, None]).sum(axis=1)
 
-    return _decode_per_row(step, h, c, start_id, end_id, max_steps, top_k, choose, context)
+    return _decode_per_row(step, h, c, start_id, end_id, max_steps, choose, context)
 
 
-def _decode_per_row(step, h, c, start_id, end_id, max_steps, top_k, choose, context=()) -> list[Hypothesis]:
-    h, c = h.copy(), c.copy()  # rows are updated in place below; the caller's arrays stay as given
+def _decode_per_row(step, h, c, start_id, end_id, max_steps, choose, context=()) -> Decoded:
     batch = h.shape[0]
+    rows = np.arange(batch)  # the input rows still decoding, in order
     tokens = np.full(batch, start_id)
-    done = np.zeros(batch, dtype=bool)
-    out = [Hypothesis([], [], [], [], 0.0) for _ in range(batch)]
-    live_context, live_rows = context, np.arange(batch)
+    step_probs, step_attention, step_rows, step_chosen = [], [], [], []
     for _ in range(max_steps):
-        live = np.flatnonzero(~done)
-        if live.size == 0:
-            break
-        if live.size != live_rows.size:  # rows finished: narrow the fixed context once, not every step
-            live_context, live_rows = tuple(a[live] for a in context), live
-        # Only rows still decoding are computed, so a batch costs no more than its longest row.
-        probs, h_live, c_live, attention = _call(step, tokens[live], h[live], c[live], live_context)
-        h[live], c[live] = h_live, c_live
-        chosen = choose(probs)
-        ids, top = _top_k(probs, top_k)
-        for j, row in enumerate(live):
-            token = int(chosen[j])
-            p = float(probs[j, token])
-            hyp = out[row]
-            hyp.tokens.append(token)
-            hyp.probs.append(p)
-            hyp.top_ids.append(ids[j])
-            hyp.top_probs.append(top[j])
-            hyp.score += float(np.log(max(p, 1e-30)))
-            if attention is not None:
-                hyp.attention.append(attention[j])
-            if token == end_id:
-                done[row] = True
-        tokens[live] = chosen
-    return out
+        probs, h, c, attention = _call(step, tokens, h, c, context)
+        chosen = choose(probs, rows)
+        step_probs.append(probs)
+        step_attention.append(attention)
+        step_rows.append(rows)
+        step_chosen.append(chosen)
+        if (chosen == end_id).any():  # (`end_id in chosen` costs three times as much)
+            # Finished rows leave the batch (and the fixed context) once, so they cost nothing more.
+            keep = np.flatnonzero(chosen != end_id)
+            if keep.size == 0:
+                break
+            rows, h, c, chosen = rows[keep], h[keep], c[keep], chosen[keep]
+            context = tuple(a[keep] for a in context)
+        tokens = chosen
+
+    if not step_probs:  # max_steps == 0
+        empty = np.zeros((batch, 0), dtype=np.int64)
+        return Decoded([], [], empty, empty, np.zeros(batch, dtype=np.int64), empty.astype(np.float32), np.zeros(batch))
+    # Scatter every step's rows into (batch, steps) arrays at once.
+    sizes = np.array([r.size for r in step_rows])
+    offsets = np.cumsum(sizes) - sizes
+    rows = np.concatenate(step_rows)
+    at_step = np.repeat(np.arange(sizes.size), sizes)
+    where = np.arange(rows.size) - offsets[at_step]
+    flat = np.concatenate(step_probs)
+    chosen = np.concatenate(step_chosen)
+    out_tokens = np.zeros((batch, sizes.size), dtype=np.int64)
+    positions = np.zeros((batch, sizes.size), dtype=np.int64)
+    chosen_probs = np.ones((batch, sizes.size), dtype=flat.dtype)
+    out_tokens[rows, at_step] = chosen
+    positions[rows, at_step] = where
+    chosen_probs[rows, at_step] = flat[np.arange(rows.size), chosen]
+    lengths = np.bincount(rows, minlength=batch)
+    decoded = Decoded(step_probs, step_attention, out_tokens, positions, lengths, chosen_probs,
+                      _log_scores(chosen_probs))
+    decoded.__dict__["_flat"] = (flat, offsets)  # made here anyway: the step views reuse it
+    return decoded
 
 
 def beam_search(
@@ -128,99 +275,110 @@ def beam_search(
     tokens when hypotheses are ranked, which stops the search from favouring short outputs.
     A row stops once it has `beam_size` finished hypotheses and no live beam can still beat them
     (with length normalisation, as soon as it has `beam_size` finished hypotheses).
+
+    Each step ranks, per sentence, the continuations of its k beams and takes the 2k best
+    candidates, so that k live ones remain even if k of them end here. Only an ending among the k
+    best candidates counts (as in Hugging Face's beam search): a runner-up END would otherwise widen
+    the beam, and width 1 would not be greedy decoding. The other candidates, best first, fill the
+    k beams of the next step. Ties rank the lower beam, then the lower token, first.
     """
+    return run_beam(step, h, c, start_id, end_id, max_steps, beam_size, length_normalize, context).hypotheses(top_k)
+
+
+def run_beam(step: StepFn, h, c, start_id: int, end_id: int, max_steps: int, beam_size: int,
+             length_normalize: bool = False, context: tuple = ()) -> Decoded:
+    """`beam_search` as arrays (see `Decoded`); `nbest` lists each sentence's hypotheses, best first."""
     if beam_size < 1:
         raise ValueError(f"beam_size must be >= 1, got {beam_size}")
     batch, k = h.shape[0], beam_size
-    vocab_size = None
-    # Beams live in rows b*k .. b*k+k-1; only beam 0 starts alive so the k start copies don't repeat.
-    h = np.repeat(h, k, axis=0)
-    c = np.repeat(c, k, axis=0)
-    # A beam's parent is always a beam of the same sentence, so the fixed context is never reordered.
-    context = tuple(np.repeat(a, k, axis=0) for a in context)
-    scores = np.tile(np.r_[0.0, np.full(k - 1, -np.inf)], batch)
-    tokens = np.full(batch * k, start_id)
-    # Per-step history for backtracking: parent row, token, prob, top-k ids/probs of each row.
-    history: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-    attention_history: list[np.ndarray | None] = []
-    finished: list[list[tuple[float, float, int, int]]] = [[] for _ in range(batch)]  # (rank, score, t, row)
-    done = np.zeros(batch, dtype=bool)
-
-    def rank(score: float, length: int) -> float:
-        return score / length if length_normalize else score
+    # Beam j of sentence b is slot b*k + j. Only live beams are computed, kept in slot order; at the
+    # start that is beam 0 of every sentence, so the k start copies don't repeat.
+    slots = np.arange(batch) * k
+    sentence = np.arange(batch)
+    tokens = np.full(batch, start_id)
+    scores = np.zeros(batch)
+    row_context, context_rows = context, sentence
+    kept = np.full((batch, k), -np.inf)  # per sentence: the k best ranks among its finished hypotheses
+    finished_count = np.zeros(batch, dtype=np.int64)
+    step_probs, step_attention, step_fed, step_parent = [], [], [], []
+    ended: list[tuple[np.ndarray, ...]] = []  # per step: (sentence, rank, score, t, code, position, token)
 
     for t in range(max_steps):
-        probs, h, c, attention = _call(step, tokens, h, c, context)
-        attention_history.append(attention)
+        if context and (sentence.size != context_rows.size or (sentence != context_rows).any()):
+            # A beam's context is its sentence's: gathered again only when the rows change.
+            row_context, context_rows = tuple(a[sentence] for a in context), sentence
+        probs, h, c, attention = _call(step, tokens, h, c, row_context)
+        step_probs.append(probs)
+        step_attention.append(attention)
+        step_fed.append(tokens)
         vocab_size = probs.shape[1]
-        top_ids, top_probs = _top_k(probs, top_k)
-        logp = np.log(np.maximum(probs, 1e-30)) + scores[:, None]
+
+        # Every sentence's candidates, (batch, k * vocab): beams not computed (finished sentences,
+        # dead beams) stay at -inf and are never chosen.
+        logp = np.log(np.maximum(probs, LOG_FLOOR)) + scores[:, None]
+        if slots.size == batch * k:  # every beam is live: row r is slot r
+            position_of = slots
+        else:
+            position_of = np.empty(batch * k, dtype=np.int64)  # slot -> row of this step
+            position_of[slots] = np.arange(slots.size)
+            every = np.full((batch * k, vocab_size), -np.inf)
+            every[slots] = logp
+            logp = every
         logp = logp.reshape(batch, k * vocab_size)
-        # Take 2k candidates so that k live ones remain even if k of them end here.
-        best = np.argsort(-logp, axis=1, kind="stable")[:, : 2 * k]
-        parents = np.empty(batch * k, dtype=np.int64)
-        new_tokens = np.full(batch * k, end_id)
-        new_scores = np.full(batch * k, -np.inf)
-        for b in range(batch):
-            filled = 0
-            for candidate, flat in enumerate(best[b]):
-                score = logp[b, flat]
-                if not np.isfinite(score):
-                    break
-                beam, token = divmod(int(flat), vocab_size)
-                row = b * k + beam
-                if token == end_id or t == max_steps - 1:
-                    # Only an ending among the k best candidates counts (as in Hugging Face's beam
-                    # search): a runner-up END would otherwise widen the beam, and width 1 would
-                    # not be greedy decoding.
-                    if not done[b] and candidate < k:
-                        finished[b].append((rank(score, t + 1), float(score), t, row * vocab_size + token))
-                    continue
-                if filled < k:
-                    parents[b * k + filled] = row
-                    new_tokens[b * k + filled] = token
-                    new_scores[b * k + filled] = score
-                    filled += 1
-            for slot in range(filled, k):
-                parents[b * k + slot] = b * k
-            if len(finished[b]) >= k:
-                best_live = new_scores[b * k : b * k + k].max(initial=-np.inf)
-                worst_kept = sorted(finished[b], reverse=True)[k - 1][0]
-                # Unnormalized scores only fall as tokens are added, so no live beam can win.
-                if length_normalize or best_live <= worst_kept:
-                    done[b] = True
-        history.append((np.arange(batch * k), tokens.copy(), probs, top_ids, top_probs))
-        if done.all():
+        best, cand = top_k(logp, 2 * k)
+        beam, token = np.divmod(best, vocab_size)
+        live = cand > -np.inf  # a prefix of each row: the candidates are sorted
+        ends = live if t == max_steps - 1 else live & (token == end_id)
+        grow = live & ~ends
+        rank_in_beam = np.cumsum(grow, axis=1) - 1
+        grow &= rank_in_beam < k
+
+        ranks = cand / (t + 1) if length_normalize else cand
+        a, j = np.nonzero(ends[:, :k])
+        if a.size:
+            parent_slot = a * k + beam[a, j]
+            ended.append((a, ranks[a, j], cand[a, j], np.full(a.size, t), parent_slot * vocab_size + token[a, j],
+                          position_of[parent_slot], token[a, j]))
+            new_ranks = np.where(ends[:, :k], ranks[:, :k], -np.inf)
+            kept = -np.sort(-np.concatenate([kept, new_ranks], axis=1), axis=1)[:, :k]
+            finished_count += ends[:, :k].sum(axis=1)
+        best_live = np.where(grow, cand, -np.inf).max(axis=1)
+        # Unnormalized scores only fall as tokens are added, so no live beam can beat k finished ones.
+        stop = (finished_count >= k) & (length_normalize | (best_live <= kept[:, k - 1]))
+
+        a, j = np.nonzero(grow & ~stop[:, None])  # sentence-major, best first: new slots in order
+        if a.size == 0:
             break
+        parents = position_of[a * k + beam[a, j]]
+        step_parent.append(parents)
         h, c = h[parents], c[parents]
-        scores = np.where(done.repeat(k), -np.inf, new_scores)
-        tokens = new_tokens
-        history[-1] = (parents, *history[-1][1:])
+        slots, sentence = a * k + rank_in_beam[a, j], a
+        tokens, scores = token[a, j], cand[a, j]
 
-    results = []
-    for b in range(batch):
-        ranked = sorted(finished[b], reverse=True)[:k]
-        hyps = [_backtrack(history, attention_history, t, code // vocab_size, code % vocab_size, score)
-                for _, score, t, code in ranked]
-        best_hyp = hyps[0]
-        best_hyp.nbest = hyps
-        results.append(best_hyp)
-    return results
+    if not ended:
+        raise ValueError("beam search finished no hypothesis")
+    s, rank, score, t_end, code, position, token = (np.concatenate(parts) for parts in zip(*ended))
+    # Each sentence's hypotheses best first, by (rank, score, step, code) as Python's sorted would.
+    order = np.lexsort((-code, -t_end, -score, -rank, s))
+    s, score, t_end, position, token = s[order], score[order], t_end[order], position[order], token[order]
+    first = np.searchsorted(s, np.arange(batch))
+    keep = np.arange(s.size) - first[s] < k
+    s, score, t_end, position, token = s[keep], score[keep], t_end[keep], position[keep], token[keep]
+    nbest = np.split(np.arange(s.size), np.searchsorted(s, np.arange(1, batch)))
 
-
-def _backtrack(history, attention_history, t: int, row: int, token: int, score: float) -> Hypothesis:
-    """Follow parent pointers from (step t, row, token) back to the start."""
-    tokens, probs, top_ids, top_probs, attention = [], [], [], [], []
-    for step_index in range(t, -1, -1):
-        _, _, step_probs, step_top_ids, step_top_probs = history[step_index]
-        if attention_history[step_index] is not None:
-            attention.append(attention_history[step_index][row])
-        tokens.append(token)
-        probs.append(float(step_probs[row, token]))
-        top_ids.append(step_top_ids[row])
-        top_probs.append(step_top_probs[row])
-        if step_index > 0:
-            parents = history[step_index - 1][0]
-            token = int(history[step_index][1][row])
-            row = int(parents[row])
-    return Hypothesis(tokens[::-1], probs[::-1], top_ids[::-1], top_probs[::-1], score, attention=attention[::-1])
+    # Follow parent pointers back from every kept ending at once.
+    steps = len(step_probs)
+    out_tokens = np.zeros((s.size, steps), dtype=np.int64)
+    positions = np.zeros((s.size, steps), dtype=np.int64)
+    chosen_probs = np.ones((s.size, steps), dtype=step_probs[0].dtype)
+    where, current = position.copy(), token.copy()
+    for t in range(steps - 1, -1, -1):
+        on_path = np.flatnonzero(t_end >= t)
+        rows = where[on_path]
+        out_tokens[on_path, t] = current[on_path]
+        positions[on_path, t] = rows
+        chosen_probs[on_path, t] = step_probs[t][rows, current[on_path]]
+        if t:
+            current[on_path] = step_fed[t][rows]
+            where[on_path] = step_parent[t - 1][rows]
+    return Decoded(step_probs, step_attention, out_tokens, positions, t_end + 1, chosen_probs, score, nbest)

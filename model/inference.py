@@ -11,8 +11,13 @@ trained weights, for a whole batch at once:
     p  = softmax(h' V + d)              (the Dense layer, decoder only)
 
 A one-hot character times W is just a row of W, and an embedded one is a row of E W, so each
-character's input contribution is precomputed as a table row. The results match the Keras models
-to float32 rounding (the equivalence test checks the recipe's own predict loop).
+character's input contribution is precomputed as a table row, with the bias folded in. The results
+match the Keras models to float32 rounding (the equivalence test checks the recipe's own predict loop).
+
+The step is written for speed, because it runs once per character. sigmoid(x) = 0.5 + 0.5 tanh(x/2)
+is stable for any x without splitting by sign, and halving the i, f and o columns of the weights
+(exact: a power of two) lets one tanh over all four gates give every gate at once. The gate columns
+are reordered to i, f, o, g so the three sigmoids are one contiguous slice.
 
 Attention models (`AttentionWeights`, Luong et al. 2015) keep the encoder's output e_s at every
 English position s, computed once per sentence together with the keys k_s = e_s W_a. Each decoder
@@ -25,28 +30,84 @@ step then adds, after the LSTM step above:
 
 A bidirectional encoder runs a second LSTM from each sentence's last character back to its first;
 its outputs sit beside the forward ones, and the two final states, concatenated, seed the decoder.
+Encoders run their batch sorted by length, longest first, so the rows still reading at a step are a
+prefix of the batch and finished rows cost nothing.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
+# BLAS threads while the engine runs. Its matrices are small (a few hundred rows at most) and every
+# step waits for the last: on the 2-core machine with a training job beside it, two threads made
+# steps 2-10x slower at batch 4 and up and saved nothing at batch 1 (benchmarks/engine_speed.py).
+BLAS_THREADS = 1
+GEMV_BELOW = 8  # fewer rows than this are multiplied row by row (see `matmul`)
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    # Split by sign so exp never overflows; equals 1 / (1 + exp(-x)) everywhere.
-    out = np.empty_like(x)
-    positive = x >= 0
-    out[positive] = 1.0 / (1.0 + np.exp(-x[positive]))
-    e = np.exp(x[~positive])
-    out[~positive] = e / (1.0 + e)
-    return out
+
+class _BlasThreads:
+    """Context manager: BLAS uses BLAS_THREADS threads while any thread is inside, then goes back.
+
+    The setting is process-wide, so entries are counted: the first sets it, the last restores it.
+    Uses threadpoolctl when it is installed; without it, BLAS keeps its own setting.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._saved: list[tuple[object, int]] = []
+        self._libraries: list | None = None
+
+    def _blas_libraries(self) -> list:
+        if self._libraries is None:
+            try:
+                from threadpoolctl import ThreadpoolController
+            except ImportError:
+                self._libraries = []
+            else:
+                self._libraries = ThreadpoolController().select(user_api="blas").lib_controllers
+        return self._libraries
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._inside == 0:
+                self._saved = [(lib, lib.get_num_threads()) for lib in self._blas_libraries()]
+                for lib, threads in self._saved:
+                    if threads != BLAS_THREADS:
+                        lib.set_num_threads(BLAS_THREADS)
+            self._inside += 1
+
+    def __exit__(self, *exc) -> None:
+        with self._lock:
+            self._inside -= 1
+            if self._inside == 0:
+                for lib, threads in self._saved:
+                    if threads != BLAS_THREADS:
+                        lib.set_num_threads(threads)
+
+
+blas_threads = _BlasThreads()  # `with blas_threads:` around a batch's encode and decode
+
+
+@dataclass
+class _FusedLSTM:
+    """An LSTM's weights laid out for the step: gates i, f, o, g; i, f, o columns halved; bias in the table."""
+
+    table: np.ndarray  # (num_tokens, 4u): input row + bias, per token
+    recurrent_kernel: np.ndarray  # (u, 4u)
+    units: int
 
 
 @dataclass
 class LSTMWeights:
-    """One LSTM layer: per-token input rows (num_tokens, 4u), recurrent kernel (u, 4u), bias (4u,)."""
+    """One LSTM layer: per-token input rows (num_tokens, 4u), recurrent kernel (u, 4u), bias (4u,).
+
+    The arrays are read once, on the first step, into the engine's layout; don't modify them after.
+    """
 
     input_table: np.ndarray
     recurrent_kernel: np.ndarray
@@ -56,15 +117,111 @@ class LSTMWeights:
     def units(self) -> int:
         return self.recurrent_kernel.shape[0]
 
-    def step(self, token_ids: np.ndarray, h: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    @cached_property
+    def fused(self) -> _FusedLSTM:
         u = self.units
-        z = self.input_table[token_ids] + h @ self.recurrent_kernel + self.bias
-        i = _sigmoid(z[:, :u])
-        f = _sigmoid(z[:, u : 2 * u])
-        g = np.tanh(z[:, 2 * u : 3 * u])
-        o = _sigmoid(z[:, 3 * u :])
-        c = f * c + i * g
-        return o * np.tanh(c), c
+        order = np.r_[0 : 2 * u, 3 * u : 4 * u, 2 * u : 3 * u]  # Keras' i, f, g, o -> i, f, o, g
+        scale = np.ones(4 * u, dtype=np.float32)
+        scale[: 3 * u] = 0.5  # sigmoid(z) = 0.5 + 0.5 tanh(z / 2); halving is exact in floating point
+        table = (np.asarray(self.input_table, np.float32) + np.asarray(self.bias, np.float32))[:, order] * scale
+        kernel = np.asarray(self.recurrent_kernel, np.float32)[:, order] * scale
+        return _FusedLSTM(np.ascontiguousarray(table), np.ascontiguousarray(kernel), u)
+
+    def step(self, token_ids: np.ndarray, h: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One step for a batch: (h', c'). The inputs are left unchanged."""
+        fused = self.fused
+        z = matmul(h, fused.recurrent_kernel)
+        z += _input_rows(fused.table, token_ids)
+        return _cell(z, c, fused.units)
+
+
+def _cell(z: np.ndarray, c: np.ndarray | None, u: int) -> tuple[np.ndarray, np.ndarray]:
+    """The LSTM cell from the fused pre-activations `z` (overwritten); c=None is the zero state."""
+    np.tanh(z, out=z)
+    sig = z[:, : 3 * u]
+    sig *= 0.5
+    sig += 0.5
+    c_new = z[:, : u] * z[:, 3 * u :]  # i * g
+    if c is not None:
+        c_new += z[:, u : 2 * u] * c  # + f * c
+    h_new = np.tanh(c_new)
+    h_new *= z[:, 2 * u : 3 * u]
+    return h_new, c_new
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis, computed in place in `logits` (which it returns)."""
+    # The ufuncs' reduce directly: ndarray.max / .sum add a Python-level wrapper to each call.
+    logits -= np.maximum.reduce(logits, axis=-1, keepdims=True)
+    np.exp(logits, out=logits)
+    logits /= np.add.reduce(logits, axis=-1, keepdims=True)
+    return logits
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b, computed as the engine computes it (and the benchmark's floor, so the two compare alike).
+
+    With 2-7 rows, one matrix-vector product per row (one call, a stacked matmul) is 1.2-2.5x faster
+    than OpenBLAS' GEMM, which packs all of `b` for so few rows; from 8 rows on GEMM wins.
+    """
+    if 1 < a.shape[0] < GEMV_BELOW:
+        return np.matmul(a[:, None, :], b)[:, 0]
+    return a @ b
+
+
+def _input_rows(table: np.ndarray, token_ids: np.ndarray) -> np.ndarray:
+    # One row by plain indexing (a view): a fancy-index gather costs more than the add it feeds.
+    return table[int(token_ids[0])] if len(token_ids) == 1 else table[token_ids]
+
+
+def run_lstm(lstm: LSTMWeights, token_ids: np.ndarray, lengths: np.ndarray, backwards: bool = False,
+             outputs: bool = True):
+    """Run `lstm` over each row's first `lengths[r]` ids; returns (outputs (batch, time, units), h, c).
+
+    Forwards, row r reads positions 0 .. len-1; backwards, len-1 .. 0, which is what Keras' masked
+    `go_backwards` LSTM computes: the padding it meets first is masked and leaves the zero state alone.
+    A row's output past its length is its last state (forwards) or zero (backwards). With
+    `outputs=False` only (None, h, c) is computed.
+    """
+    token_ids = np.asarray(token_ids)
+    lengths = np.asarray(lengths)
+    batch, time = token_ids.shape
+    u = lstm.units
+    # Longest rows first, so the rows still reading at any step are a prefix: no masking, no gathers.
+    order = np.argsort(-lengths, kind="stable")
+    sorted_lengths = np.minimum(lengths[order], time)
+    active = (sorted_lengths[None, :] > np.arange(time)[:, None]).sum(axis=1).tolist()  # rows reading at step t
+    inputs = lstm.fused.table[token_ids[order].T]  # (time, batch, 4u): every input row at once
+    kernel = lstm.fused.recurrent_kernel
+    h = np.zeros((batch, u), dtype=np.float32)
+    c = np.zeros_like(h)
+    out = np.zeros((batch, time, u), dtype=np.float32) if outputs else None
+    first = True
+    for t in (range(time - 1, -1, -1) if backwards else range(time)):
+        n = active[t]
+        if n:
+            if first:  # every state is still zero: h U = 0 and f c = 0, so skip both
+                h_new, c_new = _cell(inputs[t, :n], None, u)  # inputs[t] is not read again
+                first = False
+            elif n == batch:
+                z = matmul(h, kernel)
+                z += inputs[t]
+                h_new, c_new = _cell(z, c, u)
+            else:
+                z = matmul(h[:n], kernel)
+                z += inputs[t, :n]
+                h_new, c_new = _cell(z, c[:n], u)
+            if n == batch:
+                h, c = h_new, c_new
+            else:
+                h[:n], c[:n] = h_new, c_new
+        if out is not None:
+            out[:, t] = h
+    if (order == np.arange(batch)).all():
+        return out, h, c
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(batch)
+    return (None if out is None else out[inverse]), h[inverse], c[inverse]
 
 
 @dataclass
@@ -83,53 +240,25 @@ class Seq2SeqWeights:
             token_ids: (batch, time) input ids; steps past a row's length are ignored.
             lengths: (batch,) number of steps to run for each row.
         """
-        batch = token_ids.shape[0]
-        h = np.zeros((batch, self.encoder.units), dtype=np.float32)
-        c = np.zeros_like(h)
-        for t in range(token_ids.shape[1]):
-            h_new, c_new = self.encoder.step(token_ids[:, t], h, c)
-            active = (t < lengths)[:, None]
-            h = np.where(active, h_new, h)
-            c = np.where(active, c_new, c)
+        _, h, c = run_lstm(self.encoder, token_ids, lengths, outputs=False)
         return h, c
 
     def decode_step(
         self, token_ids: np.ndarray, h: np.ndarray, c: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One decoder step for a batch: (next-character probabilities, h, c)."""
-        h, c = self.decoder.step(token_ids, h, c)
-        return _softmax(h @ self.dense_kernel + self.dense_bias), h, c
+        fused = self.decoder.fused  # LSTMWeights.step, inlined: this runs once per character
+        z = matmul(h, fused.recurrent_kernel)
+        z += _input_rows(fused.table, token_ids)
+        h, c = _cell(z, c, fused.units)
+        logits = matmul(h, self.dense_kernel)
+        logits += self.dense_bias
+        return _softmax(logits), h, c
 
     def start(self, token_ids: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple]:
         """(h, c, context) to decode from; the recipe's decoder needs no context beyond its state."""
         h, c = self.encode(token_ids, lengths)
         return h, c, ()
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    logits = logits - logits.max(axis=-1, keepdims=True)
-    probs = np.exp(logits)
-    probs /= probs.sum(axis=-1, keepdims=True)
-    return probs
-
-
-def run_lstm(lstm: LSTMWeights, token_ids: np.ndarray, lengths: np.ndarray, backwards: bool = False):
-    """Run `lstm` over each row's first `lengths[r]` ids; returns (outputs (batch, time, units), h, c).
-
-    Forwards, row r reads positions 0 .. len-1; backwards, len-1 .. 0, which is what Keras' masked
-    `go_backwards` LSTM computes: the padding it meets first is masked and leaves the zero state alone.
-    """
-    batch, time = token_ids.shape
-    h = np.zeros((batch, lstm.units), dtype=np.float32)
-    c = np.zeros_like(h)
-    outputs = np.zeros((batch, time, lstm.units), dtype=np.float32)
-    for t in (range(time - 1, -1, -1) if backwards else range(time)):
-        h_new, c_new = lstm.step(token_ids[:, t], h, c)
-        active = (t < lengths)[:, None]
-        h = np.where(active, h_new, h)
-        c = np.where(active, c_new, c)
-        outputs[:, t] = h
-    return outputs, h, c
 
 
 @dataclass
@@ -168,8 +297,12 @@ class AttentionWeights:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """One decoder step: (next-character probabilities, h, c, attention weights over input positions)."""
         h, c = self.decoder.step(token_ids, h, c)
-        scores = np.einsum("btd,bd->bt", keys, h)
-        weights = _softmax(np.where(mask, scores, -np.inf))
-        context = np.einsum("bt,btd->bd", weights, outputs)
-        attentional = np.tanh(np.concatenate([context, h], axis=1) @ self.combine_kernel + self.combine_bias)
-        return _softmax(attentional @ self.dense_kernel + self.dense_bias), h, c, weights
+        scores = np.matmul(keys, h[:, :, None])[:, :, 0]
+        weights = _softmax(np.where(mask, scores, np.float32(-np.inf)))
+        context = np.matmul(weights[:, None, :], outputs)[:, 0, :]
+        attentional = matmul(np.concatenate([context, h], axis=1), self.combine_kernel)
+        attentional += self.combine_bias
+        np.tanh(attentional, out=attentional)
+        logits = matmul(attentional, self.dense_kernel)
+        logits += self.dense_bias
+        return _softmax(logits), h, c, weights

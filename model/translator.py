@@ -4,6 +4,10 @@
 (empty, unknown characters, too long), pads the input exactly as the model was trained (spaces up to
 `max_encoder_seq_length` for the keras.io recipe, no padding for masked models), runs one of the
 decoding strategies for the whole batch, and turns token ids back into characters.
+
+A translation's per-step view (`Translation.steps`: each character's probability, its top-k
+alternatives, its attention) is built from the decoder's arrays the first time it is read, so a
+caller that only wants the French text pays nothing for it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import numpy as np
 
 from . import decoding
 from .config import ModelConfig
-from .inference import AttentionWeights, Seq2SeqWeights
+from .inference import AttentionWeights, Seq2SeqWeights, blas_threads
 from .vocab import END, PAD, Vocabulary
 
 METHODS = ("greedy", "beam", "sample")
@@ -38,7 +42,7 @@ class Translation:
     input: str
     translation: str
     score: float  # sum of log-probabilities of the emitted characters, END included
-    steps: list[Step]
+    steps: list[Step]  # a list, or a _LazySteps the property below turns into one when first read
     nbest: list[dict[str, Any]] = field(default_factory=list)  # beam search: [{"translation", "score"}]
     warnings: list[str] = field(default_factory=list)
 
@@ -51,6 +55,46 @@ class Translation:
             "nbest": self.nbest,
             "warnings": self.warnings,
         }
+
+
+@dataclass
+class _LazySteps:
+    """What `Translation.steps` is built from: one hypothesis of a decoded batch (see decoding.Decoded)."""
+
+    decoded: decoding.Decoded
+    index: int
+    characters: Sequence[str]
+    top_k: int
+    input_length: int  # attention rows are cut to the input's characters
+
+    def build(self) -> list[Step]:
+        decoded, i, chars = self.decoded, self.index, self.characters
+        length = int(decoded.lengths[i])
+        ids, probs = decoded.top_k(i, self.top_k)
+        attention = decoded.attention(i)
+        weights = ([[round(w, 6) for w in row] for row in attention[:, : self.input_length].tolist()]
+                   if attention is not None else [None] * length)
+        return [
+            Step(chars[token], prob, [(chars[a], p) for a, p in zip(top_ids, top_probs)], row_weights)
+            for token, prob, top_ids, top_probs, row_weights in zip(
+                decoded.token_list(i), decoded.probs[i, :length].tolist(), ids.tolist(), probs.tolist(), weights)
+        ]
+
+
+def _get_steps(self: Translation) -> list[Step]:
+    steps = self.__dict__["_steps"]
+    if isinstance(steps, _LazySteps):
+        steps = self.__dict__["_steps"] = steps.build()
+    return steps
+
+
+def _set_steps(self: Translation, steps: list[Step] | _LazySteps) -> None:
+    self.__dict__["_steps"] = steps
+
+
+# A property over the dataclass field: reading `steps` (directly, or through to_dict, ==, repr)
+# builds the list once; a Translation made by hand with a list behaves as a plain dataclass.
+Translation.steps = property(_get_steps, _set_steps, doc="Per emitted character: Step(char, prob, top, attention).")  # type: ignore[assignment]
 
 
 def _step_dict(step: Step) -> dict[str, Any]:
@@ -173,18 +217,20 @@ class Translator:
 
     def _decode(self, prepared: Sequence[_Prepared], options: DecodeOptions) -> list[Translation]:
         ids, lengths = self._encoder_batch(prepared)
-        h, c, context = self.weights.start(ids, lengths)
-        common = dict(
-            step=self.weights.decode_step, h=h, c=c, start_id=self.vocab.start_index, end_id=self.vocab.end_index,
-            max_steps=self.vocab.max_decoder_seq_length + 1, top_k=options.top_k, context=context,
-        )
-        if options.method == "greedy":
-            hyps = decoding.greedy(**common)
-        elif options.method == "sample":
-            hyps = decoding.sample(**common, temperature=options.temperature, seed=options.seed)
-        else:
-            hyps = decoding.beam_search(**common, beam_size=options.beam_size, length_normalize=options.length_normalize)
-        return [self._to_translation(p, hyp) for p, hyp in zip(prepared, hyps)]
+        with blas_threads:
+            h, c, context = self.weights.start(ids, lengths)
+            common = dict(
+                step=self.weights.decode_step, h=h, c=c, start_id=self.vocab.start_index,
+                end_id=self.vocab.end_index, max_steps=self.vocab.max_decoder_seq_length + 1, context=context,
+            )
+            if options.method == "greedy":
+                decoded = decoding.run_greedy(**common)
+            elif options.method == "sample":
+                decoded = decoding.run_sample(**common, temperature=options.temperature, seed=options.seed)
+            else:
+                decoded = decoding.run_beam(**common, beam_size=options.beam_size,
+                                            length_normalize=options.length_normalize)
+        return [self._to_translation(p, decoded, row, options.top_k) for row, p in enumerate(prepared)]
 
     def _text(self, tokens: Sequence[int]) -> str:
         chars = [self.vocab.target_characters[t] for t in tokens]
@@ -193,16 +239,14 @@ class Translator:
         # The recipe's target is padded with spaces, so its models may emit trailing spaces.
         return "".join(chars).rstrip(PAD)
 
-    def _to_translation(self, prepared: _Prepared, hyp: decoding.Hypothesis) -> Translation:
-        chars = self.vocab.target_characters
-        n_in = len(prepared.ids)
-        attention = [[round(float(w), 6) for w in weights[:n_in]] for weights in hyp.attention] or [None] * len(hyp.tokens)
-        steps = [
-            Step(chars[token], prob, [(chars[int(i)], float(p)) for i, p in zip(top_ids, top_probs)], weights)
-            for token, prob, top_ids, top_probs, weights in zip(hyp.tokens, hyp.probs, hyp.top_ids, hyp.top_probs, attention)
-        ]
+    def _to_translation(self, prepared: _Prepared, decoded: decoding.Decoded, row: int, top_k: int) -> Translation:
+        best = decoded.best(row)
+        tokens = decoded.token_list(best)
         warnings = list(prepared.warnings)
-        if not hyp.tokens or hyp.tokens[-1] != self.vocab.end_index:
+        if not tokens or tokens[-1] != self.vocab.end_index:
             warnings.append("the output reached the maximum length without an end token")
-        nbest = [{"translation": self._text(n.tokens), "score": n.score} for n in hyp.nbest]
-        return Translation(prepared.text, self._text(hyp.tokens), hyp.score, steps, nbest, warnings)
+        nbest = ([] if decoded.nbest is None else
+                 [{"translation": self._text(decoded.token_list(int(i))), "score": float(decoded.scores[i])}
+                  for i in decoded.nbest[row]])
+        steps = _LazySteps(decoded, best, self.vocab.target_characters, top_k, len(prepared.ids))
+        return Translation(prepared.text, self._text(tokens), float(decoded.scores[best]), steps, nbest, warnings)

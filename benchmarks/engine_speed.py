@@ -1,0 +1,418 @@
+"""Engine speed: the NumPy decoder against its BLAS floor, the recipe's predict loop, and its targets.
+
+    python benchmarks/engine_speed.py [--data PATH] [--sentences 200] [--repeats 5] [--cli-lines 3000]
+
+Measured as a new user would: `checkpoint.load(...)` and `Translator.translate` (batch 1) or
+`translate_batch` (batches), on the first distinct English sentences of 10-16 characters in the
+data file that every bundled model can encode. Every bundled checkpoint directory that exists is
+measured (an attention checkpoint is picked up once it is bundled). For each model and figure:
+
+    greedy_b1, greedy_b256, beam4_b1, beam4_b64, sample_b1
+        per-step view off: only `.translation` is read (what plain CLI output reads);
+        per-step view on: `.to_dict()` with top-5 alternatives (what --jsonl and the app read).
+        Batch figures repeat the sentences to fill whole batches (1,024 rows for b256, 256 for b64).
+
+Each figure comes with its floor, timed in the same run: the chain of matrix products the engine
+had to compute for it (the same shapes, the same step counts, the same rows per step, as recorded
+from an untimed pass), computed the way the engine computes them (`model.inference.matmul`), and
+nothing else. At batch 1 that is a chain of matrix-vector products, in batches a chain of GEMMs.
+The floor is timed with BLAS on one thread (as the engine runs it) and with BLAS's own thread
+count, and the lower is the floor; `ratio_to_floor` is figure / floor. A target that is missed
+gets a profile of its figure (cProfile, the functions with the most internal time).
+
+Also: the recipe's own `decoder_model.predict` loop on a few sentences, as the reference (in a
+subprocess, so TensorFlow never shares this process with the timings); `python -m model translate`
+start-up on empty input, whether it imports TensorFlow or Keras, and its throughput on
+`--cli-lines` lines net of that start-up. Prints one JSON object; `targets` holds the issue's
+targets for the bundled default model, each with its figure, floor, ratio and whether it is met.
+Timings are the best of `--repeats` runs: on a shared machine the best run is the one least
+disturbed by other work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "fra-eng" / "fra.txt"
+MIN_CHARS, MAX_CHARS = 10, 16  # the sentence lengths the issue's figures use
+
+# (figure, unit, comparison, target), for the bundled default model (checkpoint.BUNDLED["default"]).
+TARGETS = [
+    ("greedy_b1", "ms_per_sentence", "<=", 1.5),
+    ("greedy_b256", "sentences_per_s", ">=", 5000.0),
+    ("beam4_b1", "ms_per_sentence", "<=", 6.0),
+    ("cli_translate", "sentences_per_s", ">=", 3000.0),
+]
+FIGURES = {  # name: (method, batch size, rows to translate per repeat)
+    "greedy_b1": ("greedy", 1, None),
+    "greedy_b256": ("greedy", 256, 1024),
+    "beam4_b1": ("beam", 1, None),
+    "beam4_b64": ("beam", 64, 256),
+    "sample_b1": ("sample", 1, None),
+}
+
+
+def read_sentences(data: Path, count: int, translators) -> list[str]:
+    """The first `count` distinct English sentences of 10-16 characters that every model can encode."""
+    from model import data as data_module
+
+    chosen: dict[str, None] = {}
+    for pair in data_module.read_pairs(data):
+        text = pair.english
+        if MIN_CHARS <= len(text) <= MAX_CHARS and text not in chosen and not any(
+                t.vocab.unknown_input_characters(text) for t in translators):
+            chosen[text] = None
+            if len(chosen) == count:
+                break
+    return list(chosen)
+
+
+def options_for(method: str):
+    from model.translator import DecodeOptions
+
+    return DecodeOptions(method=method, beam_size=4, top_k=5)
+
+
+def run_figure(translator, texts: list[str], method: str, batch: int, view: bool) -> None:
+    options = options_for(method)
+    for begin in range(0, len(texts), batch):
+        chunk = texts[begin : begin + batch]
+        results = translator.translate_batch(chunk, options) if batch > 1 else [translator.translate(chunk[0], options)]
+        if view:
+            for r in results:
+                r.to_dict()
+        else:
+            for r in results:
+                r.translation  # noqa: B018 - reading it is the point
+
+
+def best_times(runs: dict, repeats: int) -> dict:
+    """The best of `repeats` timings of each function, taking turns, so that all of them see the
+    same machine: a burst of other work slows one round of each rather than all rounds of one."""
+    best = {name: float("inf") for name in runs}
+    for _ in range(repeats):
+        for name, fn in runs.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+def profile(fn, top: int = 10) -> list[dict]:
+    """The functions `fn` spends its time in (cProfile, internal time), largest first."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.runcall(fn)
+    stats = pstats.Stats(profiler).stats
+    total = sum(entry[2] for entry in stats.values())
+    rows = sorted(stats.items(), key=lambda item: -item[1][2])[:top]
+    return [{"function": name if file == "~" else f"{Path(file).name}:{line}({name})", "calls": calls,
+             "internal_percent": round(100 * internal / total, 1)}
+            for (file, line, name), (_, calls, internal, _, _) in rows]
+
+
+# --- the floor: the same matrix products, nothing else ------------------------------------------
+
+
+class Recorder:
+    """Wraps a translator's weights for one untimed pass and lists the matrix products it needed."""
+
+    def __init__(self, translator):
+        self.weights = translator.weights
+        self.config = translator.config
+        self.products: list[tuple] = []  # (rows, inner, cols) or ("batched", batch, rows, inner, cols)
+        self.decoder_steps = 0
+        self.decoder_rows = 0
+
+    def __enter__(self):
+        weights, start, step = self.weights, self.weights.start, self.weights.decode_step
+
+        def recording_start(token_ids, lengths):
+            self._encoder(np.asarray(lengths), token_ids.shape[1])
+            return start(token_ids, lengths)
+
+        def recording_step(token_ids, h, c, *context):
+            self._decoder_step(h.shape[0], context[1].shape[1] if context else 0)
+            return step(token_ids, h, c, *context)
+
+        weights.start, weights.decode_step = recording_start, recording_step
+        return self
+
+    def __exit__(self, *exc):
+        del self.weights.start, self.weights.decode_step  # back to the class's methods
+
+    def _lstms(self):
+        w = self.weights
+        if hasattr(w, "encoder"):
+            return [(w.encoder, False)]
+        return [(w.encoder_forward, False)] + ([(w.encoder_backward, True)] if w.encoder_backward is not None else [])
+
+    def _encoder(self, lengths: np.ndarray, time_steps: int) -> None:
+        lengths = np.minimum(lengths, time_steps)
+        for lstm, backwards in self._lstms():
+            u = lstm.units
+            active = [int((lengths > t).sum()) for t in range(time_steps)]
+            steps = [n for n in (active[::-1] if backwards else active) if n]
+            # The first step starts from zero states, where h U = 0: the engine skips that product.
+            self.products += [(n, u, 4 * u) for n in steps[1:]]
+        if not hasattr(self.weights, "encoder"):  # attention keys, once per batch
+            outputs = self.weights.keys_kernel.shape[0]
+            self.products.append((len(lengths) * time_steps, outputs, self.weights.keys_kernel.shape[1]))
+
+    def _decoder_step(self, rows: int, input_length: int) -> None:
+        w = self.weights
+        u = w.decoder.units
+        self.decoder_steps += 1
+        self.decoder_rows += rows
+        self.products.append((rows, u, 4 * u))
+        if input_length:
+            outputs = w.keys_kernel.shape[0]
+            self.products.append(("batched", rows, input_length, u, 1))  # scores: keys . h
+            self.products.append(("batched", rows, 1, input_length, outputs))  # context: weights . outputs
+            self.products.append((rows, w.combine_kernel.shape[0], u))
+        self.products.append((rows, u, w.dense_kernel.shape[1]))
+
+
+def floor_chain(products: list[tuple]):
+    """A function that computes exactly these products, as the engine computes them, and nothing else."""
+    from model.inference import matmul
+
+    rng = np.random.default_rng(0)
+    operands: dict[tuple, tuple] = {}
+    calls = []
+    for p in products:
+        if p[0] == "batched":  # attention: one small product per row, in one call
+            if p not in operands:
+                _, n, r, k, m = p
+                operands[p] = (rng.standard_normal((n, r, k), dtype=np.float32),
+                               rng.standard_normal((n, k, m), dtype=np.float32))
+            calls.append((np.matmul, *operands[p]))
+        else:
+            rows, inner, cols = p
+            key = (inner, cols)
+            if key not in operands:
+                most = max(q[0] for q in products if q[0] != "batched" and (q[1], q[2]) == key)
+                operands[key] = (rng.standard_normal((most, inner), dtype=np.float32),
+                                 rng.standard_normal((inner, cols), dtype=np.float32))
+            a, b = operands[key]
+            calls.append((matmul, a[:rows], b))
+
+    def run():
+        for fn, a, b in calls:
+            fn(a, b)
+
+    return run
+
+
+# --- a model's figures --------------------------------------------------------------------------
+
+
+def workload(texts: list[str], rows: int | None) -> list[str]:
+    return (texts * (-(-rows // len(texts))))[:rows] if rows else texts
+
+
+def measure_model(translator, texts: list[str], repeats: int) -> dict:
+    from model.inference import BLAS_THREADS, blas_threads
+
+    figures = {}
+    for name, (method, batch, rows) in FIGURES.items():
+        work = workload(texts, rows)
+        with Recorder(translator) as recorder:
+            run_figure(translator, work, method, batch, view=False)  # also warms every code path
+        floor = floor_chain(recorder.products)
+
+        def floor_engine_threads():
+            with blas_threads:
+                floor()
+
+        best = best_times({
+            "floor_blas_default": floor,
+            "floor_blas_engine": floor_engine_threads,
+            "view_off": lambda: run_figure(translator, work, method, batch, False),
+            "view_on_top5": lambda: run_figure(translator, work, method, batch, True),
+        }, repeats)
+        floor_s = min(best["floor_blas_default"], best["floor_blas_engine"])
+        figures[name] = {
+            "method": method, "beam_size": 4 if method == "beam" else None, "batch": batch, "sentences": len(work),
+            "decoder_steps": recorder.decoder_steps, "decoder_rows_computed": recorder.decoder_rows,
+            "view_off": per_sentence(best["view_off"], len(work), floor_s),
+            "view_on_top5": per_sentence(best["view_on_top5"], len(work), floor_s),
+            "floor": {
+                "kind": "matvec chain" if batch == 1 else "GEMM chain", "matrix_products": len(recorder.products),
+                "ms_per_sentence": round(floor_s / len(work) * 1e3, 4),
+                "sentences_per_s": round(len(work) / floor_s, 1),
+                f"ms_per_sentence_blas_{BLAS_THREADS}_thread": round(best["floor_blas_engine"] / len(work) * 1e3, 4),
+                "ms_per_sentence_blas_default_threads": round(best["floor_blas_default"] / len(work) * 1e3, 4),
+            },
+        }
+    return figures
+
+
+def per_sentence(seconds: float, sentences: int, floor_s: float) -> dict:
+    return {"ms_per_sentence": round(seconds / sentences * 1e3, 4), "sentences_per_s": round(sentences / seconds, 1),
+            "ratio_to_floor": round(seconds / floor_s, 3)}
+
+
+# --- subprocesses: the recipe's loop, the CLI ---------------------------------------------------
+
+RECIPE_LOOP = r"""
+import json, sys, time
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from model import checkpoint, network
+texts = json.loads(sys.argv[2])
+model, vocab, config, _ = checkpoint.load_keras(sys.argv[3])
+encoder_model, decoder_model = network.build_inference_models(model, config)
+
+def decode_sequence(text):
+    # The keras.io recipe's decode_sequence: one predict call per character.
+    x = np.zeros((1, vocab.max_encoder_seq_length, vocab.num_encoder_tokens), dtype="float32")
+    for t, char in enumerate(text):
+        x[0, t, vocab.input_token_index[char]] = 1.0
+    x[0, len(text):, vocab.input_token_index[" "]] = 1.0
+    states_value = encoder_model.predict(x, verbose=0)
+    target_seq = np.zeros((1, 1, vocab.num_decoder_tokens))
+    target_seq[0, 0, vocab.start_index] = 1.0
+    decoded = ""
+    while True:
+        output_tokens, h, c = decoder_model.predict([target_seq] + list(states_value), verbose=0)
+        index = int(np.argmax(output_tokens[0, -1, :]))
+        char = vocab.target_characters[index]
+        decoded += char
+        if char == "\n" or len(decoded) > vocab.max_decoder_seq_length:
+            return decoded
+        target_seq = np.zeros((1, 1, vocab.num_decoder_tokens))
+        target_seq[0, 0, index] = 1.0
+        states_value = [h, c]
+
+decode_sequence(texts[0])  # the first call builds the graph
+start = time.perf_counter()
+decoded = [decode_sequence(t) for t in texts]
+print(json.dumps({"seconds": time.perf_counter() - start, "decoded": decoded}))
+"""
+
+
+def recipe_reference(recipe_dir: Path, texts: list[str]) -> dict:
+    from model import checkpoint
+
+    run = subprocess.run([sys.executable, "-c", RECIPE_LOOP, str(REPO), json.dumps(texts), str(recipe_dir)],
+                         capture_output=True, text=True, cwd=REPO, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    if run.returncode:
+        return {"error": run.stderr.strip().splitlines()[-1] if run.stderr.strip() else f"exit {run.returncode}"}
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    engine = [
+        "".join(s.char for s in r.steps) for r in checkpoint.load(recipe_dir).translate_batch(texts)]
+    return {"model": recipe_dir.name, "method": "decoder_model.predict per character (keras.io recipe)",
+            "sentences": len(texts), "ms_per_sentence": round(out["seconds"] / len(texts) * 1e3, 2),
+            "engine_greedy_gives_the_same_characters": engine == out["decoded"]}
+
+
+def cli(model: str, stdin: Path) -> float:
+    with open(stdin, "rb") as handle:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "model", "translate", "--model", model], stdin=handle,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO, check=True)
+        return time.perf_counter() - start
+
+
+def measure_cli(model: str, lines: list[str], repeats: int) -> dict:
+    """`python -m model translate` on empty input (start-up: loading the model) and, given `lines`, on them."""
+    with tempfile.TemporaryDirectory() as tmp:
+        empty, full = Path(tmp) / "empty.txt", Path(tmp) / "lines.txt"
+        empty.write_text("")
+        full.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        runs = {"startup": lambda: cli(model, empty)} | ({"total": lambda: cli(model, full)} if lines else {})
+        best = best_times(runs, repeats)
+        with open(empty, "rb") as handle:
+            imports = subprocess.run([sys.executable, "-X", "importtime", "-m", "model", "translate", "--model", model],
+                                     stdin=handle, capture_output=True, text=True, cwd=REPO)
+    modules = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in imports.stderr.splitlines() if "|" in line}
+    out = {"model": model, "startup_s": round(best["startup"], 3), "imports_tensorflow": "tensorflow" in modules,
+           "imports_keras": "keras" in modules}
+    if lines:
+        net = best["total"] - best["startup"]
+        out |= {"lines": len(lines), "total_s": round(best["total"], 3), "net_of_startup_s": round(net, 3),
+                "sentences_per_s": round(len(lines) / net, 1) if net > 0 else None}
+    return out
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=None,
+                        help=f"fra-eng pair file (default: {DEFAULT_DATA} if present, else the recipe's download)")
+    parser.add_argument("--sentences", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=5, help="timings are the best of this many runs")
+    parser.add_argument("--cli-lines", type=int, default=3000)
+    parser.add_argument("--reference-sentences", type=int, default=3, help="sentences for the slow predict loop")
+    args = parser.parse_args()
+
+    from model import checkpoint
+
+    data = args.data or (DEFAULT_DATA if DEFAULT_DATA.is_file() else None)
+    if data is None:
+        from model import data as data_module
+
+        data = data_module.download_fra_eng()
+    directories = list(dict.fromkeys(checkpoint.BUNDLED_ROOT / d for d in checkpoint.BUNDLED.values()))
+    directories = [d for d in directories if (d / checkpoint.MODEL_FILE).is_file()]
+    translators = {d.name: checkpoint.load(d) for d in directories}
+    texts = read_sentences(Path(data), args.sentences, translators.values())
+    default = checkpoint.BUNDLED["default"]
+    cli_lines = read_sentences(Path(data), args.cli_lines, [translators[default]])
+
+    report: dict = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
+                    "load_average": os.getloadavg()},
+        "workload": {"data": str(data), "sentences": len(texts), "characters": f"{MIN_CHARS}-{MAX_CHARS}",
+                     "repeats_best_of": args.repeats},
+        "models": {},
+    }
+    for name, translator in translators.items():
+        report["models"][name] = measure_model(translator, texts, args.repeats)
+    report["cli_translate"] = measure_cli("default", cli_lines, args.repeats)
+    report["startup"] = [measure_cli(name, [], args.repeats) for name in translators]
+    if "recipe" in translators:
+        report["reference"] = recipe_reference(checkpoint.BUNDLED_ROOT / "recipe", texts[: args.reference_sentences])
+        greedy = report["models"]["recipe"]["greedy_b1"]["view_off"]["ms_per_sentence"]
+        if "ms_per_sentence" in report["reference"]:
+            report["reference"]["engine_greedy_b1_speedup"] = round(report["reference"]["ms_per_sentence"] / greedy, 1)
+
+    targets = []
+    for figure, unit, comparison, target in TARGETS:
+        if figure == "cli_translate":
+            value, floor, ratio = report["cli_translate"][unit], None, None
+        else:
+            entry = report["models"][default][figure]
+            value, floor = entry["view_off"][unit], entry["floor"][unit]
+            ratio = entry["view_off"]["ratio_to_floor"]
+        met = value is not None and (value <= target if comparison == "<=" else value >= target)
+        row = {"figure": figure, "model": default, "unit": unit, "value": value, "floor": floor,
+               "ratio_to_floor": ratio, "target": f"{comparison} {target:g}", "met": met}
+        if not met and figure in FIGURES:  # where the time goes
+            method, batch, rows = FIGURES[figure]
+            work = workload(texts, rows)
+            row["profile"] = profile(lambda: run_figure(translators[default], work, method, batch, False))
+        targets.append(row)
+    report["targets"] = targets
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
