@@ -103,11 +103,21 @@ def describe_model(source: str, translator: Translator | None) -> str:
         f"trained on inputs up to {vocab.max_encoder_seq_length} characters"
     )
     evaluation = meta.get("evaluation") or {}
-    scored = {k: v for k, v in evaluation.items() if isinstance(v, dict)}
+    # Decoding runs are the entries with figures ("greedy", "beam4"); the rest describes the split.
+    scored = {k: v for k, v in evaluation.items() if isinstance(v, dict) and "chrf" in v}
     if scored:
+        sentences = evaluation.get("sentences")
         for name, figures in scored.items():
-            shown = ", ".join(f"{k} {v}" for k, v in figures.items() if k in ("chrf", "chrf++", "bleu", "exact_match"))
-            lines.append(f"- Held-out {name}: {shown}")
+            shown = ", ".join(f"{k} {figures[k]}" for k in ("chrf", "chrf++", "bleu", "exact_match") if k in figures)
+            tier = (figures.get("tiers") or {}).get("16-30") or {}
+            if "chrf" in tier:
+                shown += f"; 16–30 characters: chrf {tier['chrf']}, exact_match {tier['exact_match']}"
+            lines.append(f"- Held-out {name}" + (f" ({sentences} sentences)" if sentences else "") + f": {shown}")
+        source = evaluation.get("provenance") or {}
+        commit = (source.get("commit") or {}).get("sha")
+        if commit:
+            lines.append(f"- Scored at commit `{commit[:7]}`, decoder version {source.get('decoder_version')}: "
+                         f"`{source.get('command')}`")
     else:
         lines.append("- Held-out scores: not recorded for this checkpoint")
     if meta.get("command"):

@@ -173,6 +173,24 @@ def test_the_score_shown_is_the_sum_of_the_step_log_probabilities(translator):
         assert f"log-probability {result.score:.3f}" in views.summary(result, "m")
 
 
+@pytest.mark.parametrize("name", ["recipe", "fast"])
+def test_model_panel_shows_the_bundled_figures_and_where_they_came_from(name):
+    """The panel, the bundled metadata and the README agree: the panel prints what metadata.json holds."""
+    from model import checkpoint
+
+    translator = checkpoint.load(checkpoint.bundled_path(name))
+    card = views.describe_model(name, translator)
+    evaluation = translator.metadata["evaluation"]
+    for run in ("greedy", "beam4"):
+        figures = evaluation[run]
+        assert f"Held-out {run} ({evaluation['sentences']} sentences): chrf {figures['chrf']}," in card
+        assert f"16–30 characters: chrf {figures['tiers']['16-30']['chrf']}" in card
+    assert f"`{evaluation['provenance']['commit']['sha'][:7]}`" in card
+    assert "Held-out heldout" not in card and "provenance" not in card
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert f"| {evaluation['greedy']['chrf']} |" in readme or f"| **{evaluation['greedy']['chrf']}** |" in readme
+
+
 def test_describe_model_shows_metadata(translator):
     card = views.describe_model("tiny", translator)
     assert f"recipe `{translator.metadata['recipe']}`" in card
