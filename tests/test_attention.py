@@ -123,3 +123,24 @@ def test_cli_jsonl_steps_carry_attention_over_the_input(attention_dir):
     assert done.returncode == 0, done.stderr
     (line,) = [json.loads(row) for row in done.stdout.splitlines() if row.strip()]
     assert line["steps"] and all(len(step["attention"]) == len("Hi, Tom!") for step in line["steps"])
+
+
+def test_bundled_attention_model_equals_keras_teacher_forced(shared_data):
+    """The shipped attention checkpoint: engine and Keras agree within 1e-4 on held-out sentences."""
+    from model import splits
+
+    path = checkpoint.bundled_path("attention")
+    model, vocab, config, metadata = checkpoint.load_keras(path)
+    translator = checkpoint.load(path)
+    pairs = data.read_pairs(shared_data)
+    _, heldout = data.split_pairs(pairs, splits.heldout_spec(metadata))
+    known = [p for p in heldout if not vocab.unknown_input_characters(p.english)
+             and all(c in vocab.target_token_index for c in p.french)][:24]
+    sources, targets = [p.english for p in known], [data.wrap_target(p.french) for p in known]
+    enc, dec_in, dec_out, probs, attention = teacher_forced(translator.weights, vocab, sources, targets)
+    probe = network.build_training_model(config, with_attention_scores=True)
+    probe.set_weights(model.get_weights())
+    keras_probs, keras_attention = probe.predict([enc, dec_in], verbose=0)
+    valid = dec_out >= 0
+    np.testing.assert_allclose(probs[valid], keras_probs[valid], atol=1e-4)
+    np.testing.assert_allclose(attention[valid], keras_attention[valid], atol=1e-4)
