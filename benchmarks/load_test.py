@@ -87,6 +87,15 @@ def start(cmd: list[str], port: int, timeout: float = 120.0) -> tuple[subprocess
     raise RuntimeError(f"{cmd} gave no successful API call within {timeout} s")
 
 
+def stop(proc: subprocess.Popen) -> None:
+    """Terminate a server, killing it if it has not exited within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def run_clients(url: str, clients: int, requests: int) -> dict:
     from gradio_client import Client
 
@@ -137,11 +146,7 @@ def measure(name: str, cmd: list[str], port: int, args) -> dict:
         concurrent = run_clients(url, args.clients, args.requests)
         return {"start_to_first_call_s": round(first_call, 2), "single": single, "concurrent": concurrent}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def engine_stats(url: str) -> dict | None:
@@ -170,11 +175,7 @@ def measure_rest(cmd: list[str], port: int, connections: list[int], seconds: flo
             batches = round((after["requests"] - before["requests"]) / (after["batches"] - before["batches"]), 2)
         return {"start_to_first_call_s": round(first_call, 2), "levels": levels, "mean_batch_size": batches}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def main_rest(args) -> int:

@@ -31,6 +31,24 @@ ATTENTION = "attention"  # softmax(h_t . keys) over the unmasked English charact
 ATTENTION_COMBINE = "attention_combine"  # tanh([context; h_t] W_c + b_c): Luong's attentional state
 
 
+def _embedded_inputs(config: ModelConfig):
+    """Integer inputs and their embeddings: (encoder_inputs, decoder_inputs, encoder_x, decoder_x).
+
+    Ids are shifted by one: 0 is padding, masked so the LSTMs skip it and the loss ignores it.
+    """
+    import keras
+
+    encoder_inputs = keras.Input(shape=(None,), dtype="int32", name=ENCODER_INPUTS)
+    decoder_inputs = keras.Input(shape=(None,), dtype="int32", name=DECODER_INPUTS)
+    encoder_x = keras.layers.Embedding(
+        config.num_encoder_tokens + 1, config.embedding_dim, mask_zero=True, name=ENCODER_EMBEDDING
+    )(encoder_inputs)
+    decoder_x = keras.layers.Embedding(
+        config.num_decoder_tokens + 1, config.embedding_dim, mask_zero=True, name=DECODER_EMBEDDING
+    )(decoder_inputs)
+    return encoder_inputs, decoder_inputs, encoder_x, decoder_x
+
+
 def build_training_model(config: ModelConfig, with_attention_scores: bool = False):
     """The teacher-forced training model: [encoder_inputs, decoder_inputs] -> next-char probabilities.
 
@@ -49,15 +67,7 @@ def build_training_model(config: ModelConfig, with_attention_scores: bool = Fals
         decoder_inputs = keras.Input(shape=(None, config.num_decoder_tokens), name=DECODER_INPUTS)
         encoder_x, decoder_x = encoder_inputs, decoder_inputs
     else:
-        # Ids are shifted by one: 0 is padding, masked so the LSTMs skip it and the loss ignores it.
-        encoder_inputs = keras.Input(shape=(None,), dtype="int32", name=ENCODER_INPUTS)
-        decoder_inputs = keras.Input(shape=(None,), dtype="int32", name=DECODER_INPUTS)
-        encoder_x = keras.layers.Embedding(
-            config.num_encoder_tokens + 1, config.embedding_dim, mask_zero=True, name=ENCODER_EMBEDDING
-        )(encoder_inputs)
-        decoder_x = keras.layers.Embedding(
-            config.num_decoder_tokens + 1, config.embedding_dim, mask_zero=True, name=DECODER_EMBEDDING
-        )(decoder_inputs)
+        encoder_inputs, decoder_inputs, encoder_x, decoder_x = _embedded_inputs(config)
     encoder = keras.layers.LSTM(config.latent_dim, return_state=True, dropout=config.dropout, name=ENCODER_LSTM)
     _, state_h, state_c = encoder(encoder_x)
     decoder_lstm = keras.layers.LSTM(
@@ -87,14 +97,7 @@ def build_attention_model(config: ModelConfig, with_attention_scores: bool = Fal
     """
     import keras
 
-    encoder_inputs = keras.Input(shape=(None,), dtype="int32", name=ENCODER_INPUTS)
-    decoder_inputs = keras.Input(shape=(None,), dtype="int32", name=DECODER_INPUTS)
-    encoder_x = keras.layers.Embedding(
-        config.num_encoder_tokens + 1, config.embedding_dim, mask_zero=True, name=ENCODER_EMBEDDING
-    )(encoder_inputs)
-    decoder_x = keras.layers.Embedding(
-        config.num_decoder_tokens + 1, config.embedding_dim, mask_zero=True, name=DECODER_EMBEDDING
-    )(decoder_inputs)
+    encoder_inputs, decoder_inputs, encoder_x, decoder_x = _embedded_inputs(config)
     encoder_lstm = keras.layers.LSTM(
         config.encoder_units, return_sequences=True, return_state=True, dropout=config.dropout, name=ENCODER_LSTM
     )
