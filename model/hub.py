@@ -558,6 +558,56 @@ def _hyperparameter_rows(metadata: dict[str, Any]) -> list[tuple[str, Any]]:
     return [(k, v) for k, v in rows if v is not None]
 
 
+ARCHITECTURES = {
+    "attention": (
+        "A character-level sequence-to-sequence model with attention: a bidirectional LSTM encoder reads the "
+        "English sentence one character at a time and keeps its output at every character; a decoder LSTM, "
+        "seeded from the encoder's final state, writes the French translation character by character, and at "
+        "each step attends over the encoder outputs (Luong-style, padding masked) and combines the context with "
+        "its own output before the softmax. Each step's attention weights show which English characters it read."
+    ),
+    "fast": (
+        "A character-level sequence-to-sequence model: the keras.io `lstm_seq2seq` network with character "
+        "embeddings and masking in place of one-hot padding, trained on more pairs with early stopping. An "
+        "encoder LSTM hands its final state to a decoder LSTM, which writes the French character by character."
+    ),
+}
+DEFAULT_ARCHITECTURE = (
+    "A character-level sequence-to-sequence model in the style of the keras.io `lstm_seq2seq` recipe: an "
+    "encoder LSTM reads the English sentence one character at a time and hands its final state to a decoder "
+    "LSTM, which writes the French translation character by character through a softmax layer."
+)
+
+
+def _architecture(metadata: dict[str, Any]) -> str:
+    return ARCHITECTURES.get(str(metadata.get("recipe")), DEFAULT_ARCHITECTURE)
+
+
+def _evaluation_section(metadata: dict[str, Any]) -> str:
+    """Every recorded decoding run (greedy, beam) with its figures overall and by English length tier."""
+    evaluation = metadata.get("evaluation") or {}
+    runs = {name: figures for name, figures in evaluation.items() if isinstance(figures, dict) and "chrf" in figures}
+    if not runs:
+        return "No held-out evaluation was recorded for this checkpoint."
+    metrics = [k for k in ("chrf", "chrf++", "bleu", "exact_match") if any(k in f for f in runs.values())]
+    lines = ["Held-out English sentences that no checkpoint of this project trains on, with all their French "
+             "translations as references (sacrebleu). Tiers are English lengths in characters.", "",
+             "| decoding | sentences | " + " | ".join(metrics) + " |", "|---|---|" + "---|" * len(metrics)]
+    for name, figures in runs.items():
+        lines.append(f"| {name} | {figures.get('sentences', evaluation.get('sentences', ''))} | "
+                     + " | ".join(str(figures.get(k, "")) for k in metrics) + " |")
+        for tier, tier_figures in (figures.get("tiers") or {}).items():
+            if isinstance(tier_figures, dict) and "chrf" in tier_figures:
+                lines.append(f"| {name}, {tier} characters | {tier_figures.get('sentences', '')} | "
+                             + " | ".join(str(tier_figures.get(k, "")) for k in metrics) + " |")
+    provenance = evaluation.get("provenance") or {}
+    command = provenance.get("command")
+    commit = (provenance.get("commit") or {}).get("sha")
+    if command:
+        lines += ["", f"Measured with `{command}`" + (f" at commit `{commit[:12]}`." if commit else ".")]
+    return "\n".join(lines)
+
+
 def model_card(directory: str | Path, repo_id: str, license: str = "apache-2.0"):
     """Build the model card (a huggingface_hub.ModelCard) for a checkpoint directory.
 
@@ -587,20 +637,13 @@ def model_card(directory: str | Path, repo_id: str, license: str = "apache-2.0")
         eval_results=eval_results or None,
     )
     table = "\n".join(f"| {k} | {v} |" for k, v in _hyperparameter_rows(metadata))
-    evaluation = "No held-out evaluation was recorded for this checkpoint."
-    if figures:
-        evaluation = ("Greedy decoding on held-out English sentences that no checkpoint of this project trains on, "
-                      "all their French translations as references (sacrebleu):\n\n| metric | value |\n|---|---|\n"
-                      + "\n".join(f"| {k} | {figures[k]} |" for k in ("chrf", "chrf++", "bleu", "exact_match", "sentences")
-                                  if k in figures))
+    evaluation = _evaluation_section(metadata)
     curves = ("![Training curves](./training_curves.png)\n\n"
               if (directory / checkpoint.CURVES_FILE).is_file() else "")
     body = f"""
 # {name}: character-level LSTM English→French
 
-A character-level sequence-to-sequence model in the style of the keras.io `lstm_seq2seq` recipe: an
-encoder LSTM reads the English sentence one character at a time and hands its final state to a decoder
-LSTM, which writes the French translation character by character through a softmax layer.
+{_architecture(metadata)}
 
 The repository is a checkpoint of this project: `model.keras` (Keras 3, loads with `safe_mode=True`),
 `vocab.json` (the characters in index order) and `metadata.json` (configuration, training history,

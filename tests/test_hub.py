@@ -338,6 +338,39 @@ def test_push_then_pull_round_trip(pushable, local_hub, monkeypatch, capsys, tmp
     assert len(local_hub.requests) == gets  # served from the cache, no request made
 
 
+def test_the_bundled_attention_model_round_trips_with_its_figures_on_the_card(local_hub, monkeypatch, tmp_path):
+    """The default (attention) checkpoint as shipped: push, read the card, pull, same steps and attention."""
+    from huggingface_hub import ModelCard
+
+    bundled = checkpoint.bundled_path("attention")
+    metadata = checkpoint.read_metadata(bundled)
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    assert cli(["push", str(bundled), "alice/cl_s2s-attention"]) == 0
+    stored = local_hub.repos["alice/cl_s2s-attention"].files("main")
+    card_path = tmp_path / "README.md"
+    card_path.write_bytes(stored["README.md"])
+    card = ModelCard.load(card_path)
+    greedy = metadata["evaluation"]["greedy"]
+    assert {r.metric_type: r.metric_value for r in card.data.eval_results} == {"chrf": greedy["chrf"], "bleu": greedy["bleu"]}
+    assert "attends over the encoder outputs" in card.text and "| recipe | attention |" in card.text
+    # Every decoding run and every tier of the metadata is a row of the card's table.
+    for run in ("greedy", "beam4"):
+        figures = metadata["evaluation"][run]
+        assert f"| {run} | {figures['sentences']} | {figures['chrf']} |" in card.text
+        for tier, tier_figures in figures["tiers"].items():
+            if "chrf" in tier_figures:
+                assert f"| {run}, {tier} characters | {tier_figures['sentences']} | {tier_figures['chrf']} |" in card.text
+
+    original = checkpoint.load(bundled)
+    pulled = load_source("hf://alice/cl_s2s-attention")
+    assert pulled.has_attention
+    for text in ["I am very happy.", "Tom is tall."]:
+        a, b = original.translate(text), pulled.translate(text)
+        assert a.translation == b.translation
+        assert [s.prob for s in a.steps] == [s.prob for s in b.steps]
+        assert [s.attention for s in a.steps] == [s.attention for s in b.steps]
+
+
 def test_pushing_again_adds_a_commit_and_private_repos_need_the_token(pushable, local_hub, monkeypatch, tmp_path):
     from huggingface_hub import constants
 
