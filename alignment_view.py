@@ -9,11 +9,18 @@ model produced is escaped: a translation is untrusted text.
 from __future__ import annotations
 
 import html
+import unicodedata
 from typing import Sequence
 
-# Characters that would otherwise be invisible in a label, and the mark shown instead.
+# Characters that would otherwise be invisible in a label, and the mark shown instead. This is the
+# one mapping for every view (prob_view.py uses it too), so a character looks the same everywhere.
 VISIBLE_MARKS = {" ": "␣", "\n": "⏎", "\t": "⇥", "\u00a0": "⍽", "\u202f": "⍽", "\u2009": "⍽"}
-MARK_NAMES = {"␣": "space", "⏎": "end of sentence", "⇥": "tab", "⍽": "non-breaking space"}
+MARK_NAMES = {"␣": "space", "⏎": "end of sentence", "⇥": "tab", "⍽": "non-breaking space",
+              "◌": "invisible character"}
+# Unlisted characters from these Unicode categories would show as nothing or as a gap: other spaces
+# get the space-like mark, control and format characters (the bundled model's French vocabulary
+# holds U+200B ZERO WIDTH SPACE) a generic one.
+_SPACE_CATEGORIES, _INVISIBLE_CATEGORIES = {"Zs"}, {"Cc", "Cf", "Zl", "Zp"}
 
 # A sequential scale from white (weight 0) to deep blue (weight 1), readable in print and for the
 # common colour-vision deficiencies; text turns white on the darker half.
@@ -22,7 +29,21 @@ _LOW, _HIGH = (255, 255, 255), (8, 48, 107)
 
 def visible(char: str) -> str:
     """The character itself, or its mark if it would not show (space, end, non-breaking spaces)."""
-    return VISIBLE_MARKS.get(char, char)
+    if char in VISIBLE_MARKS:
+        return VISIBLE_MARKS[char]
+    if len(char) == 1:
+        category = unicodedata.category(char)
+        if category in _SPACE_CATEGORIES:
+            return "⍽"
+        if category in _INVISIBLE_CATEGORIES:
+            return "◌"
+    return char
+
+
+def mark_name(char: str) -> str | None:
+    """What a marked character is, in words ("space", "end of sentence"); None for a visible one."""
+    mark = visible(char)
+    return MARK_NAMES.get(mark) if mark != char else None
 
 
 def colour(weight: float) -> str:
@@ -31,11 +52,17 @@ def colour(weight: float) -> str:
     return f"rgb({r},{g},{b})"
 
 
+def _cell(weight: float) -> str:
+    """A cell's printed weight: ".25" (the leading 0 dropped to fit the cell), "1", or "" below 0.005."""
+    text = format(weight, ".2f")
+    # Rounding decides, not the raw weight: 0.996 prints as "1", never as ".00".
+    return "" if text == "0.00" else "1" if text.startswith("1") else text[1:]
+
+
 def _label(char: str) -> str:
-    mark = visible(char)
-    name = MARK_NAMES.get(mark)
-    title = f' title="{name}"' if name and mark != char else ""
-    return f"<span{title}>{html.escape(mark)}</span>"
+    name = mark_name(char)
+    title = f' title="{name}"' if name else ""
+    return f"<span{title}>{html.escape(visible(char))}</span>"
 
 
 def heatmap_html(source: str, output_chars: Sequence[str], weights: Sequence[Sequence[float]] | None) -> str:
@@ -56,7 +83,7 @@ def heatmap_html(source: str, output_chars: Sequence[str], weights: Sequence[Seq
         cells = "".join(
             f'<td style="background:{colour(w)};color:{"#fff" if w > 0.5 else "#111"}" '
             f'title="{html.escape(visible(char))} ← {html.escape(visible(source[i]))}: {w:.2f}">'
-            f'{"" if w < 0.005 else format(w, ".2f")[1:] if w < 1 else "1"}</td>'
+            f'{_cell(w)}</td>'
             for i, w in enumerate(row[: len(source)])
         )
         rows.append(f'<tr data-step="{step}"><th scope="row">{_label(char)}</th>{cells}</tr>')
@@ -78,14 +105,17 @@ def heatmap_html(source: str, output_chars: Sequence[str], weights: Sequence[Seq
 
 
 # Styles for the page (passed to gr.Blocks(css=...)): fixed small cells so 60 columns fit a desktop
-# window, horizontal scrolling on phones, and a highlighted row when its character is hovered.
+# window, horizontal scrolling on phones, and a highlighted row when its character is hovered. The
+# row and column labels stick to the edges of the scroll box, so in a 50 x 60 grid scrolled to its
+# far corner one still sees which French and English characters a cell joins.
 CSS = """
 .alignment-scroll { overflow: auto; max-height: 32rem; }
 .alignment-grid { border-collapse: collapse; font-family: ui-monospace, monospace; font-size: 10px; }
 .alignment-grid td { width: 1.6em; height: 1.6em; min-width: 1.6em; text-align: center; padding: 0; border: 1px solid #eee; }
-.alignment-grid th { font-size: 13px; padding: 0 0.25em; font-weight: 600; }
-.alignment-grid tr.alignment-active th, .alignment-grid tr:hover th { background: #ffe08a; }
-.alignment-grid tr.alignment-active td { outline: 1px solid #c48a00; }
+.alignment-grid th { font-size: 13px; padding: 0 0.25em; font-weight: 600; background: var(--background-fill-primary, #fff); }
+.alignment-grid tbody th { position: sticky; left: 0; z-index: 1; }
+.alignment-grid tfoot th { position: sticky; bottom: 0; z-index: 1; }
+.alignment-grid tr:hover th { background: #ffe08a; color: #111; }
 .alignment-legend { display: flex; align-items: center; gap: 0.4em; font-size: 12px; margin-top: 0.3em; }
 .alignment-scale { display: inline-block; width: 10em; height: 0.8em; border: 1px solid #999; }
 .alignment-none { font-style: italic; }

@@ -57,6 +57,13 @@ def test_invisible_characters_get_marks_and_names():
     assert "non-breaking space" in html and "end of sentence" in html
 
 
+def test_every_other_invisible_character_gets_a_mark_too():
+    # The bundled model's French vocabulary holds U+200B ZERO WIDTH SPACE, which would show as nothing.
+    assert alignment_view.visible("\u200b") == "◌" and alignment_view.mark_name("\u200b") == "invisible character"
+    assert alignment_view.visible("\u2007") == "⍽", "figure space: another no-break space"
+    assert alignment_view.visible("é") == "é" and alignment_view.mark_name("é") is None
+
+
 def test_everything_the_model_produced_is_escaped():
     html = alignment_view.heatmap_html("<i>", ["<", "&", '"'], [[1.0, 0.0, 0.0]] * 3)
     grid = _Grid()
@@ -64,6 +71,12 @@ def test_everything_the_model_produced_is_escaped():
     assert "i" not in grid.tags, "input characters must not become markup"
     assert [row[0] for row in grid.rows[:3]] == ["<", "&", '"']
     assert '" ← <: 1.00' in grid.titles
+
+
+def test_weights_that_round_to_1_print_as_1():
+    grid = _Grid()
+    grid.feed(alignment_view.heatmap_html("abc", ["x"], [[0.996, 0.004, 0.0]]))
+    assert grid.rows[0][1:] == ["1", "", ""]
 
 
 def test_tooltips_name_both_characters_and_the_weight():
@@ -89,3 +102,6 @@ def test_a_large_grid_stays_complete():
     grid = _Grid()
     grid.feed(alignment_view.heatmap_html(source, ["y"] * 50, weights))
     assert len(grid.rows) == 51 and all(len(r) == 61 for r in grid.rows)
+    # Scrolled to a far corner, the labels stay in view.
+    assert "tbody th { position: sticky; left: 0" in alignment_view.CSS
+    assert "tfoot th { position: sticky; bottom: 0" in alignment_view.CSS
