@@ -49,8 +49,8 @@ def serve_echo(port: int) -> None:
         return text
 
     with gr.Blocks() as demo:
-        box, out = gr.Textbox(), gr.Textbox()
-        gr.Button().click(echo, box, out, api_name="translate", concurrency_limit=None)
+        # The app's /translate is a gr.api endpoint (JSON in, JSON out): the floor goes the same way.
+        gr.api(echo, api_name="translate", concurrency_limit=None)
     demo.queue(max_size=1024)
     demo.launch(server_name="127.0.0.1", server_port=port, quiet=True)
 

@@ -54,6 +54,17 @@ def _add_decoding(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="sampling seed; the same seed gives the same output (default 0)")
     parser.add_argument("--top-k", type=int, default=5, metavar="K", help="alternatives reported per step (default 5)")
     parser.add_argument("--drop-unknown", action="store_true", help="drop characters outside the vocabulary instead of rejecting the sentence")
+    normalisation = parser.add_argument_group(
+        "input normalisation", "applied before the vocabulary check; every change is reported as a warning "
+                               "(on stderr, or in each --jsonl record)")
+    normalisation.add_argument("--no-typography", dest="typography", action="store_false",
+                               help="keep curly quotes and apostrophes, dashes, ellipses and no-break spaces as typed "
+                                    "(default: replace them by the ASCII the training data uses, then Unicode NFKC)")
+    normalisation.add_argument("--no-fold-accents", dest="fold_accents", action="store_false",
+                               help="keep accented characters the model does not know, so the sentence is refused "
+                                    "(default: 'Zürich' -> 'Zurich' when 'ü' is unknown and 'u' known)")
+    normalisation.add_argument("--capitalize", action="store_true",
+                               help="upper-case the first letter: the training sentences all start with a capital")
 
 
 def _options(args) -> DecodeOptions:
@@ -65,6 +76,7 @@ def _options(args) -> DecodeOptions:
         # Not `args.temperature or 1.0`: that would turn --temperature 0 into sampling at 1.0.
         temperature=1.0 if args.temperature is None else args.temperature,
         seed=args.seed, top_k=args.top_k, drop_unknown=args.drop_unknown,
+        typography=args.typography, fold_accents=args.fold_accents, capitalize=args.capitalize,
     )
     options.validate()
     return options

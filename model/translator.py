@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import decoding
+from . import decoding, normalize
 from .config import ModelConfig
 from .inference import AttentionWeights, Seq2SeqWeights, blas_threads
 from .vocab import END, PAD, Vocabulary
@@ -45,6 +45,9 @@ class Translation:
     steps: list[Step]  # a list, or a _LazySteps the property below turns into one when first read
     nbest: list[dict[str, Any]] = field(default_factory=list)  # beam search: [{"translation", "score"}]
     warnings: list[str] = field(default_factory=list)
+    # True when the input starts lower-case, which the training English (almost) never does, and the
+    # capitalize option was off: the page offers to capitalise, API clients can do the same.
+    suggest_capitalize: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +57,7 @@ class Translation:
             "steps": [_step_dict(s) for s in self.steps],
             "nbest": self.nbest,
             "warnings": self.warnings,
+            "suggest_capitalize": self.suggest_capitalize,
         }
 
 
@@ -115,6 +119,11 @@ class DecodeOptions:
     seed: int = 0
     top_k: int = 5
     drop_unknown: bool = False
+    # Input normalisation (model.normalize), applied before the vocabulary check. It travels with the
+    # decoding options because both are per-request settings that the BatchingEngine passes along.
+    typography: bool = True  # curly quotes, dashes, no-break spaces -> ASCII, then NFKC
+    fold_accents: bool = True  # a character outside the vocabulary loses its accent if its base is in it
+    capitalize: bool = False  # upper-case the first letter
 
     def validate(self) -> None:
         if self.method not in METHODS:
@@ -132,6 +141,19 @@ class _Prepared:
     text: str
     ids: list[int]
     warnings: list[str]
+    suggest_capitalize: bool = False
+
+
+# When to offer capitalising. Neither a checkpoint's metadata nor its Vocabulary records how its
+# training English starts, so this is an assumption about the data every recipe here trains on, the
+# 2019 fra-eng release (metadata.json's data.sha256 16165fc0...): of its 165,286 English sentences,
+# one ("iTunes has turned out...") starts with a lower-case letter, as `normalize.starts_lowercase`
+# counts (a leading digit, as in "5 is less than 8.", is not a lower-case start), and none of the
+# first 10,000 that the keras.io recipe trains on. A lower-case start is input the models have
+# essentially never seen, and "i am very happy." comes out as garbage, so the translator says so.
+CAPITALIZE_HINT = ("the sentence starts with a lower-case letter, but the model's training sentences start with a "
+                   "capital (all but 1 in 165,286): turn on 'capitalise the first letter' (the capitalize option) "
+                   "for a better translation")
 
 
 class Translator:
@@ -144,14 +166,26 @@ class Translator:
         self.weights = weights
         self.metadata = metadata or {}
 
-    def prepare(self, text: str, drop_unknown: bool = False) -> _Prepared:
-        """Check one sentence and turn it into input ids; raises InputError with a fix-it message."""
+    def prepare(self, text: str, drop_unknown: bool = False, options: DecodeOptions | None = None) -> _Prepared:
+        """Normalise one sentence, check it and turn it into input ids; raises InputError with a fix-it
+        message. `options` switches the normalisation steps (all off when None, as for raw ids)."""
         if not isinstance(text, str):
             raise InputError(f"expected a string, got {type(text).__name__}")
-        warnings = []
+        warnings: list[str] = []
         cleaned = text.strip()
         if not cleaned:
             raise InputError("the input is empty: type an English sentence, e.g. 'Go.'")
+        known = self.vocab.input_token_index.__contains__
+        if options is not None:
+            # Before the vocabulary check: a curly apostrophe or "ü" is fixed here rather than refused
+            # (or dropped) below. Every change is reported; NFKC may turn a no-break space at an end
+            # into a space, hence the strip.
+            normalized = normalize.normalize(cleaned, known, typography_on=options.typography,
+                                             diacritics_on=options.fold_accents, capitalize=options.capitalize)
+            cleaned = normalized.text.strip()
+            warnings.extend(normalized.changes)
+            if not cleaned:
+                raise InputError("the input is empty after normalisation: type an English sentence, e.g. 'Go.'")
         unknown = self.vocab.unknown_input_characters(cleaned)
         if unknown:
             listed = " ".join(repr(c) for c in unknown)
@@ -170,7 +204,13 @@ class Translator:
                 f"input is {len(cleaned)} characters long but the model was trained on at most {limit}; "
                 f"expect a poor translation"
             )
-        return _Prepared(cleaned, [self.vocab.input_token_index[c] for c in cleaned], warnings)
+        # Offered only where capitalising would do something: not for raw calls without options, not
+        # when it is already on, not when the vocabulary lacks the capital (see CAPITALIZE_HINT).
+        suggest = (options is not None and not options.capitalize
+                   and bool(normalize.capitalize_first(cleaned, known).changes))
+        if suggest:
+            warnings.append(CAPITALIZE_HINT)
+        return _Prepared(cleaned, [self.vocab.input_token_index[c] for c in cleaned], warnings, suggest)
 
     def _encoder_batch(self, prepared: Sequence[_Prepared]) -> tuple[np.ndarray, np.ndarray]:
         """Input ids and lengths, padded exactly as in training."""
@@ -206,7 +246,7 @@ class Translator:
         rows: list[int] = []
         for i, text in enumerate(texts):
             try:
-                prepared.append(self.prepare(text, options.drop_unknown))
+                prepared.append(self.prepare(text, options.drop_unknown, options))
                 rows.append(i)
             except InputError as err:
                 results[i] = err
@@ -249,4 +289,5 @@ class Translator:
                  [{"translation": self._text(decoded.token_list(int(i))), "score": float(decoded.scores[i])}
                   for i in decoded.nbest[row]])
         steps = _LazySteps(decoded, best, self.vocab.target_characters, top_k, len(prepared.ids))
-        return Translation(prepared.text, self._text(tokens), float(decoded.scores[best]), steps, nbest, warnings)
+        return Translation(prepared.text, self._text(tokens), float(decoded.scores[best]), steps, nbest, warnings,
+                           suggest_capitalize=prepared.suggest_capitalize)

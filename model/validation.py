@@ -70,24 +70,35 @@ def number(name: str, value: Any, low: float, high: float) -> float:
     return float(value)
 
 
+def flag(name: str, value: Any, default: bool) -> bool:
+    """A true/false option: a JSON boolean, or null/None for the default."""
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise InputError(f"{name} must be true or false, got {_kind(value)} {shown(value)}")
+    return value
+
+
 def decode_options(method: Any = "greedy", beam_size: Any = 4, temperature: Any = 1.0, seed: Any = 0,
-                   top_k: Any = 5, drop_unknown: Any = False) -> DecodeOptions:
+                   top_k: Any = 5, drop_unknown: Any = False, typography: Any = True, fold_accents: Any = True,
+                   capitalize: Any = False) -> DecodeOptions:
     """DecodeOptions from raw request values, with the bounds a public server needs.
 
     Every field is checked, whichever method is chosen: a bad seed on a greedy request is still a
-    bad request. Raises InputError naming the first bad field.
+    bad request. The last three switch the input normalisation (see model.normalize). Raises
+    InputError naming the first bad field.
     """
     if not isinstance(method, str) or method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}, got {shown(method)}")
-    if drop_unknown is None:
-        drop_unknown = False
-    if not isinstance(drop_unknown, bool):
-        raise InputError(f"drop_unknown must be true or false, got {_kind(drop_unknown)} {shown(drop_unknown)}")
+    defaults = DecodeOptions()
     return DecodeOptions(
         method=method,
         beam_size=whole_number("beam width", beam_size, 1, MAX_BEAM_SIZE),
         temperature=number("temperature", temperature, MIN_TEMPERATURE, MAX_TEMPERATURE),
         seed=whole_number("seed", seed, 0, MAX_SEED),
         top_k=whole_number("top-k", top_k, 1, MAX_TOP_K),
-        drop_unknown=drop_unknown,
+        drop_unknown=flag("drop_unknown", drop_unknown, defaults.drop_unknown),
+        typography=flag("typography", typography, defaults.typography),
+        fold_accents=flag("fold_accents", fold_accents, defaults.fold_accents),
+        capitalize=flag("capitalize", capitalize, defaults.capitalize),
     )

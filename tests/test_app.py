@@ -95,8 +95,10 @@ def client(server):
     return Client(server, verbose=False, download_files=False)
 
 
-def _call(client, text, model, method="greedy", beam_size=4, temperature=1.0, seed=0, top_k=5, drop_unknown=False):
-    return client.predict(text, model, method, beam_size, temperature, seed, top_k, drop_unknown, api_name="/translate")
+def _call(client, text, model, method="greedy", beam_size=4, temperature=1.0, seed=0, top_k=5, drop_unknown=False,
+          **normalisation) -> dict:
+    return client.predict(text, model, method, beam_size, temperature, seed, top_k, drop_unknown,
+                          **normalisation, api_name="/translate")
 
 
 def _wait_for(condition, timeout=30.0, what="condition"):
@@ -112,6 +114,8 @@ def _wait_for(condition, timeout=30.0, what="condition"):
 def test_decode_options_bounds_and_types():
     options = validation.decode_options("beam", 3.0, 0.7, 5.0, 4, True)
     assert options == DecodeOptions(method="beam", beam_size=3, temperature=0.7, seed=5, top_k=4, drop_unknown=True)
+    assert validation.decode_options(typography=None, fold_accents=False, capitalize=True) == DecodeOptions(
+        typography=True, fold_accents=False, capitalize=True)
     for bad, words in [
         (dict(method="nucleus"), "method must be one of greedy, beam, sample, got 'nucleus'"),
         (dict(method=["beam"]), "method must be one of"),
@@ -130,6 +134,9 @@ def test_decode_options_bounds_and_types():
         (dict(seed=10**308), r"got 10{29}… \(309 characters\)"),
         (dict(top_k=99), "top-k must be a whole number from 1 to 10"),
         (dict(drop_unknown="yes"), "drop_unknown must be true or false, got text 'yes'"),
+        (dict(typography=1), "typography must be true or false, got int 1"),
+        (dict(fold_accents="no"), "fold_accents must be true or false, got text 'no'"),
+        (dict(capitalize=[True]), "capitalize must be true or false, got a list"),
     ]:
         with pytest.raises(InputError, match=words) as caught:
             validation.decode_options(**bad)
@@ -151,26 +158,30 @@ def test_check_text_enforces_the_limit():
 
 def test_views_of_a_translation(translator):
     result = translator.translate(GOOD, DecodeOptions(method="beam", beam_size=3, top_k=4))
-    pairs = views.highlight(result)
-    assert "".join(c for c, _ in pairs) == result.translation
-    assert [s for _, s in pairs] == [pytest.approx(1 - step.prob, abs=1e-4) for step in result.steps[: len(pairs)]]
-    assert all(0.0 <= s <= 1.0 for _, s in pairs)
-    headers, rows = views.steps_table(result, 4)
-    assert headers == ["step", "chosen", "p", "#1", "#2", "#3", "#4"]
-    assert [row[0] for row in rows] == list(range(1, len(result.steps) + 1))
-    assert [row[1] for row in rows] == [views._shown(step.char) for step in result.steps]
-    assert [row[2] for row in rows] == [pytest.approx(step.prob, abs=1e-4) for step in result.steps]
-    assert all(len(row) == 7 for row in rows)
-    _, nbest = views.nbest_table(result)
+    headers, nbest = views.nbest_table(result)
+    assert headers == ["rank", "translation", "log-probability"]
     assert len(nbest) == 3 and nbest[0][1] == result.translation
-    assert [row[2] for row in nbest] == sorted((row[2] for row in nbest), reverse=True)
+    assert [float(row[2]) for row in nbest] == sorted((float(row[2]) for row in nbest), reverse=True)
+    assert all(len(row[2].split(".")[1]) == 3 for row in nbest)  # one number format: 3 decimals
+
+
+@pytest.mark.parametrize("options, words", [
+    (DecodeOptions(), "greedy"),
+    (DecodeOptions(method="beam", beam_size=7), "beam search, width 7"),
+    (DecodeOptions(method="sample", temperature=0.7, seed=12), "sampling, temperature 0.7, seed 12"),
+])
+def test_the_summary_always_names_the_method_and_its_settings(translator, options, words):
+    result = translator.translate(GOOD, options)
+    text = views.summary(result, "fast", options)
+    assert words in text and "Masked LSTM (fast)" in text
+    assert f"mean confidence {sum(s.prob for s in result.steps) / len(result.steps):.3f}" in text
 
 
 def test_the_score_shown_is_the_sum_of_the_step_log_probabilities(translator):
     for options in (DecodeOptions(), DecodeOptions(method="sample", seed=3)):
         result = translator.translate(GOOD, options)
         assert result.score == pytest.approx(sum(math.log(step.prob) for step in result.steps), abs=1e-4)
-        assert f"log-probability {result.score:.3f}" in views.summary(result, "m")
+        assert f"log-probability {result.score:.3f}" in views.summary(result, "m", options)
 
 
 @pytest.mark.parametrize("name", ["recipe", "fast"])
@@ -214,18 +225,29 @@ def test_notice_names_the_failed_source_and_the_next_attempt(registry):
 # --- handlers called directly ------------------------------------------------------------------
 
 
-def test_translate_handler(handlers, translator, registry):
-    french, hesitation, steps, nbest, summary = asyncio.run(handlers.translate(GOOD, registry.active))
+def test_translate_handler_returns_the_translation_as_json(handlers, translator, registry):
+    result = asyncio.run(handlers.translate(GOOD, registry.active))
     expected = translator.translate(GOOD)
+    assert result["translation"] == expected.translation and result["score"] == pytest.approx(expected.score, abs=1e-4)
+    assert [s["char"] for s in result["steps"]] == [s.char for s in expected.steps]
+    assert result["model"] == registry.active and result["options"]["method"] == "greedy"
+    assert result["nbest"] == []  # greedy has no n-best list
+
+
+def test_the_page_handler_fills_every_output(handlers, translator, registry):
+    french, step_view, steps, nbest, summary, capitalize = asyncio.run(
+        handlers.translate_page(GOOD, registry.active, "beam", 3, 1.0, 0, 4, False, True, True, False))
+    expected = translator.translate(GOOD, DecodeOptions(method="beam", beam_size=3, top_k=4))
     assert french == expected.translation
-    assert [c for c, _ in hesitation] == list(french)
-    assert steps["headers"][:3] == ["step", "chosen", "p"] and len(steps["data"]) == len(expected.steps)
-    assert nbest["data"] == []  # greedy has no n-best list
-    assert f"Model `{registry.active}`" in summary and f"{expected.score:.3f}" in summary
+    assert step_view.count('class="pv-char ') == len(expected.steps)
+    assert len(steps["data"]) == len(expected.steps)
+    assert nbest["visible"] is True and [r[1] for r in nbest["value"]["data"]] == [e["translation"] for e in expected.nbest]
+    assert "beam search, width 3" in summary and f"{expected.score:.3f}" in summary
+    assert capitalize["visible"] is False
 
 
 def test_translate_handler_errors_name_the_problem(handlers, registry):
-    for text, words in [("", "the input is empty"), (UNKNOWN, "'ü'"), ("x" * 500, "500 characters long")]:
+    for text, words in [("", "the input is empty"), (UNKNOWN, "'€'"), ("x" * 500, "500 characters long")]:
         with pytest.raises(gr.Error, match=words) as caught:
             asyncio.run(handlers.translate(text, registry.active))
         assert caught.value.title == "Can't translate this input"
@@ -233,6 +255,18 @@ def test_translate_handler_errors_name_the_problem(handlers, registry):
     with pytest.raises(gr.Error, match="not offered") as caught:
         asyncio.run(handlers.translate(GOOD, "/etc/passwd"))
     assert caught.value.title == "Model unavailable"
+
+
+def test_an_error_on_the_page_clears_every_output_of_the_last_result(handlers, registry):
+    options = ("greedy", 4, 1.0, 0, 5, False, True, True, False)
+    good = asyncio.run(handlers.translate_page(GOOD, registry.active, *options))
+    assert good[0] != "" or good[4]
+    french, step_view, steps, nbest, summary, capitalize = asyncio.run(
+        handlers.translate_page(UNKNOWN, registry.active, *options))
+    assert french == "" and step_view == "" and steps["value"] is None
+    assert nbest == {"__type__": "update", "value": None, "visible": False}
+    assert summary.startswith("**⛔ Can't translate this input.**") and "€" in summary
+    assert capitalize["visible"] is False
 
 
 def test_a_translation_that_waits_too_long_gets_a_busy_error(registry, translator):
@@ -249,41 +283,77 @@ def test_a_translation_that_waits_too_long_gets_a_busy_error(registry, translato
 
 
 def test_unknown_characters_can_be_dropped(handlers, registry, translator):
-    french, *_, summary = asyncio.run(handlers.translate(UNKNOWN, registry.active, drop_unknown=True))
-    assert french == translator.translate(UNKNOWN, DecodeOptions(drop_unknown=True)).translation
-    assert "dropped characters" in summary
+    result = asyncio.run(handlers.translate(UNKNOWN, registry.active, drop_unknown=True))
+    assert result["translation"] == translator.translate(UNKNOWN, DecodeOptions(drop_unknown=True)).translation
+    assert any("dropped characters" in w for w in result["warnings"])
 
 
-def test_deep_link_fills_the_textbox(handlers, registry):
-    assert handlers.fill_from_link(gr.Request(query_params={"text": "Go."})) == "Go."
-    assert handlers.fill_from_link(gr.Request(query_params={})) == ""
-    assert len(handlers.fill_from_link(gr.Request(query_params={"text": "a" * 999}))) == validation.MAX_INPUT_CHARS
+def _link(handlers, **query):
+    text, model, method, beam, temperature, seed, top_k, drop, typography, accents, capitalize, notice = (
+        handlers.fill_from_link(gr.Request(query_params=query)))
+    return dict(text=text, model=model, method=method, beam=beam, temperature=temperature, seed=seed, top_k=top_k,
+                drop_unknown=drop, typography=typography, fold_accents=accents, capitalize=capitalize, notice=notice)
+
+
+def test_deep_link_fills_the_textbox_the_model_and_the_options(handlers, registry, recipe_path):
+    plain = _link(handlers, text="Go.")
+    assert plain["text"] == "Go." and plain["model"] == gr.skip() and plain["notice"]["visible"] is False
+    assert _link(handlers)["text"] == gr.skip()  # no text in the link: the box is left alone
+    full = _link(handlers, text="Go.", model=recipe_path, method="beam", beam="6", temperature="0.5", seed="9",
+                 top_k="3", drop_unknown="true", typography="false", fold_accents="false", capitalize="true")
+    assert (full["model"], full["method"], full["beam"], full["temperature"], full["seed"], full["top_k"]) == (
+        recipe_path, "beam", 6, 0.5, 9, 3)
+    assert (full["drop_unknown"], full["typography"], full["fold_accents"], full["capitalize"]) == (True, False, False, True)
     skipped = asyncio.run(handlers.translate_link("", registry.active))
-    assert len(skipped) == 5 and all(s == gr.skip() for s in skipped)
+    assert len(skipped) == 6 and all(s == gr.skip() for s in skipped)
 
 
-def test_page_state_shows_the_failure_notice(handlers, registry, translator):
-    notice, active, card = handlers.page_state()
+def test_a_deep_link_with_bad_values_says_what_it_ignored(handlers):
+    bad = _link(handlers, text="Go.", model="/etc/passwd", beam="99", seed="x", capitalize="maybe")
+    assert bad["model"] == gr.skip() and bad["beam"] == gr.skip() and bad["seed"] == gr.skip()
+    notice = bad["notice"]["value"]
+    assert bad["notice"]["visible"] is True
+    for words in ("does not offer", "beam", "whole number from 1 to 16", "seed", "capitalize", "true or false"):
+        assert words in notice.replace("\\", ""), words
+
+
+def test_a_long_deep_link_is_cut_at_a_word_and_the_page_says_so(handlers):
+    words = "the cat sat on the mat " * 10  # 230 characters
+    linked = _link(handlers, text=words)
+    assert len(linked["text"]) <= validation.MAX_INPUT_CHARS and words.startswith(linked["text"])
+    assert linked["text"].endswith(("the", "cat", "sat", "on", "mat"))  # never mid-word
+    assert "was 230 characters long" in linked["notice"]["value"]
+
+
+def test_opening_the_page_shows_the_failure_notice_and_the_linked_model(handlers, registry, translator, recipe_path):
+    notice, card, trained, text, model, *_ = handlers.open_page(gr.Request(query_params={}))
     assert notice["visible"] is True and "no-such-checkpoint" in notice["value"]
-    assert active == registry.active and card == views.describe_model(active, translator)
+    assert model == registry.active and card == views.describe_model(registry.active, translator)
+    assert trained == translator.vocab.max_encoder_seq_length and text == gr.skip()
+    _, card, trained, text, model, *_ = handlers.open_page(gr.Request(query_params={"text": "Go.", "model": recipe_path}))
+    recipe = registry.get(recipe_path)
+    assert (text, model) == ("Go.", recipe_path) and card == views.describe_model(recipe_path, recipe)
+    assert trained == recipe.vocab.max_encoder_seq_length
 
 
 def test_selecting_a_broken_model_falls_back(handlers, registry, translator):
     broken = next(s for s in registry.sources if "no-such-checkpoint" in s)
-    model, card, _ = handlers.select_model(broken)
+    model, card, _, trained = handlers.select_model(broken)
     assert model == registry.active and card == views.describe_model(registry.active, translator)
+    assert trained == translator.vocab.max_encoder_seq_length
 
 
 def test_batch_handler_writes_a_csv_in_gradios_cache(handlers, registry, translator, tmp_path):
     upload = tmp_path / "in.txt"
     upload.write_text(f"{GOOD}\n{UNKNOWN}\nHi.\n", encoding="utf-8")
-    path, summary = handlers.translate_batch(str(upload), registry.active, progress=lambda *a, **k: None)
+    path, summary, preview = handlers.translate_batch(str(upload), registry.active, progress=lambda *a, **k: None)
     assert Path(path).is_relative_to(Path(gr.utils.get_upload_folder()) / app.OUTPUT_FOLDER)
-    with open(path, encoding="utf-8", newline="") as handle:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [r["english"] for r in rows] == [GOOD, UNKNOWN, "Hi."]
+    assert preview["data"] and GOOD in preview["data"][0]
     assert rows[0]["french"] == translator.translate(GOOD).translation and not rows[0]["error"].startswith("the")
-    assert not rows[1]["french"] and "'ü'" in rows[1]["error"]
+    assert not rows[1]["french"] and "'€'" in rows[1]["error"]
     assert "Translated 2 of 3" in summary and "row 2" in summary
 
 
@@ -292,9 +362,11 @@ def test_batch_handler_writes_a_csv_in_gradios_cache(handlers, registry, transla
 
 def test_api_lists_the_named_endpoints(client):
     api = client.view_api(print_info=False, return_format="dict")
-    assert {"/translate", "/translate_batch"} <= set(api["named_endpoints"])
+    assert {"/translate", "/compare", "/translate_batch"} <= set(api["named_endpoints"])
     params = [p["parameter_name"] for p in api["named_endpoints"]["/translate"]["parameters"]]
-    assert params == ["text", "model", "method", "beam_size", "temperature", "seed", "top_k", "drop_unknown"]
+    assert params == ["text", "model", "method", "beam_size", "temperature", "seed", "top_k", "drop_unknown",
+                      "typography", "fold_accents", "capitalize"]
+    assert [p["parameter_name"] for p in api["named_endpoints"]["/compare"]["parameters"]] == ["text", "references"]
 
 
 def test_engine_stats_count_every_translation_and_stay_out_of_the_api_docs(client, registry):
@@ -308,47 +380,44 @@ def test_engine_stats_count_every_translation_and_stay_out_of_the_api_docs(clien
 
 
 def test_api_translate(client, registry, translator):
-    french, hesitation, steps, nbest, summary = _call(client, GOOD, registry.active)
+    result = _call(client, GOOD, registry.active)
     expected = translator.translate(GOOD)
-    assert french == expected.translation
-    # The probability payload: one entry per French character, a float hesitation in [0, 1].
-    assert "".join(t["token"] for t in hesitation) == french
-    scores = [t["class_or_confidence"] for t in hesitation]
-    assert all(isinstance(s, float) and 0.0 <= s <= 1.0 for s in scores)
-    assert scores == [pytest.approx(1 - s.prob, abs=1e-4) for s in expected.steps[: len(french)]]
-    assert steps["headers"][:3] == ["step", "chosen", "p"] and len(steps["data"]) == len(expected.steps)
-    assert f"log-probability {expected.score:.3f}" in summary
+    assert result["translation"] == expected.translation and result["input"] == GOOD
+    # The step data: per character, its probability and the top alternatives, as the CLI's JSONL.
+    assert [s["char"] for s in result["steps"]] == [s.char for s in expected.steps]
+    assert [s["prob"] for s in result["steps"]] == [pytest.approx(s.prob, abs=1e-6) for s in expected.steps]
+    assert all(len(s["top"]) == 5 and s["top"][0][0] == s["char"] for s in result["steps"])
+    assert "attention" not in result["steps"][0]  # this model has none
+    assert result["score"] == pytest.approx(expected.score, abs=1e-4) and result["warnings"] == []
 
 
 def test_api_translate_with_keyword_defaults(client, translator):
-    french, *_ = client.predict(text=GOOD, api_name="/translate")
-    assert french == translator.translate(GOOD).translation
+    assert client.predict(text=GOOD, api_name="/translate")["translation"] == translator.translate(GOOD).translation
 
 
 def test_api_beam_search_returns_the_nbest_list(client, registry, translator):
-    _, _, _, nbest, _ = _call(client, GOOD, registry.active, method="beam", beam_size=3)
+    nbest = _call(client, GOOD, registry.active, method="beam", beam_size=3)["nbest"]
     expected = translator.translate(GOOD, DecodeOptions(method="beam", beam_size=3))
-    assert nbest["headers"] == ["rank", "translation", "log-prob"]
-    assert [row[1] for row in nbest["data"]] == [e["translation"] for e in expected.nbest]
-    assert [row[2] for row in nbest["data"]] == [pytest.approx(e["score"], abs=1e-4) for e in expected.nbest]
+    assert [e["translation"] for e in nbest] == [e["translation"] for e in expected.nbest]
+    assert [e["score"] for e in nbest] == [pytest.approx(e["score"], abs=1e-4) for e in expected.nbest]
 
 
 def test_api_sampling_is_reproducible_with_a_seed(client, registry, translator):
-    first = _call(client, GOOD, registry.active, method="sample", temperature=1.5, seed=3)[0]
-    assert _call(client, GOOD, registry.active, method="sample", temperature=1.5, seed=3)[0] == first
+    first = _call(client, GOOD, registry.active, method="sample", temperature=1.5, seed=3)["translation"]
+    assert _call(client, GOOD, registry.active, method="sample", temperature=1.5, seed=3)["translation"] == first
     assert first == translator.translate(GOOD, DecodeOptions(method="sample", temperature=1.5, seed=3)).translation
 
 
 def test_api_other_allowed_model(client, recipe_path):
-    french, *_, summary = _call(client, GOOD, recipe_path)
-    assert french == load_source(recipe_path).translate(GOOD).translation
-    assert recipe_path in summary
+    result = _call(client, GOOD, recipe_path)
+    assert result["translation"] == load_source(recipe_path).translate(GOOD).translation
+    assert result["model"] == recipe_path
 
 
 @pytest.mark.parametrize("kwargs, words", [
     (dict(text=""), "Can't translate this input — the input is empty"),
     (dict(text="   "), "the input is empty"),
-    (dict(text=UNKNOWN), "'ü'"),
+    (dict(text=UNKNOWN), "'€'"),
     (dict(text="a" * (validation.MAX_INPUT_CHARS + 1)), "the limit is 100"),
     (dict(method="beam", beam_size=0), "beam width must be a whole number from 1 to 16, got 0"),
     (dict(method="beam", beam_size=500), "beam width must be a whole number from 1 to 16, got 500"),
@@ -359,8 +428,8 @@ def test_api_other_allowed_model(client, recipe_path):
     (dict(seed=10**308), r"got 10{29}… \(309 characters\)"),
     (dict(top_k=0), "top-k must be a whole number from 1 to 10, got 0"),
     (dict(drop_unknown="yes"), "drop_unknown must be true or false"),
-    (dict(method="nucleus"), "nucleus"),  # the Radio refuses it first, naming the choices
-    (dict(model="/etc"), "not in the list of choices"),  # the Dropdown refuses it first
+    (dict(method="nucleus"), "method must be one of greedy, beam, sample, got 'nucleus'"),
+    (dict(model="/etc"), "Model unavailable — model '/etc' is not offered by this app; choose one of"),
     (dict(model="active-as-list"), r"Model unavailable — model list \[.* is not offered by this app"),
     (dict(model="broken"), "Model unavailable — model '.*no-such-checkpoint' could not be loaded: .*no such path"),
 ])
@@ -370,18 +439,18 @@ def test_api_bad_input_gets_a_clear_error_and_the_server_keeps_serving(client, r
     if args["model"] == "broken":
         args["model"] = next(s for s in registry.sources if "no-such-checkpoint" in s)
     if args["model"] == "active-as-list":
-        args["model"] = [registry.active]  # passes the Dropdown (every item is a choice); used to be a TypeError
+        args["model"] = [registry.active]  # used to pass the Dropdown (every item is a choice) and be a TypeError
     text, model = args.pop("text"), args.pop("model")
     with pytest.raises(AppError, match=words) as caught:
         _call(client, text, model, **args)
     assert "Traceback" not in str(caught.value) and "verbose error reporting" not in str(caught.value)
     assert len(caught.value.message) < 400
-    assert _call(client, GOOD, registry.active)[0] is not None  # still serving
+    assert _call(client, GOOD, registry.active)["translation"] is not None  # still serving
 
 
 def test_rest_nan_seed_gets_a_message_not_null(server, registry):
     """A NaN over REST (JSON's NaN literal) used to come back as {"error": null}."""
-    body = ('{"data": ["Go.", %s, "sample", 4, 1.0, NaN, 5, false]}' % json.dumps(registry.active))
+    body = ('{"data": ["Go.", %s, "sample", 4, 1.0, NaN, 5, false, true, true, false]}' % json.dumps(registry.active))
     with httpx.Client(base_url=server, timeout=30) as http:
         event = http.post("/gradio_api/call/translate", content=body, headers={"Content-Type": "application/json"})
         assert event.status_code == 200, event.text
@@ -397,14 +466,14 @@ def test_api_error_titles_and_file_names_are_kept_as_written(client, registry, t
         client.predict(handle_file(str(upload)), registry.active, "greedy", 4, 1.0, 0, 5, False, api_name="/translate_batch")
     assert caught.value.title == "Can't use this file"
     assert caught.value.message == "Can't use this file — wrong.csv: no column named 'english' (found: french)"
-    assert _call(client, GOOD, registry.active)[0] is not None
+    assert _call(client, GOOD, registry.active)["translation"] is not None
 
 
 def test_api_concurrent_requests_are_batched(client, registry, handlers, translator):
     before = sum(n * count for n, count in handlers.engine.batch_sizes.items() if n > 1)
     texts = SENTENCES[:4] * 8
     with ThreadPoolExecutor(16) as pool:
-        results = list(pool.map(lambda t: _call(client, t, registry.active)[0], texts))
+        results = list(pool.map(lambda t: _call(client, t, registry.active)["translation"], texts))
     assert results == [translator.translate(t).translation for t in texts]
     after = sum(n * count for n, count in handlers.engine.batch_sizes.items() if n > 1)
     assert after > before  # at least some of those requests shared an engine call
@@ -415,12 +484,12 @@ def test_api_batch_file_round_trip(client, registry, translator, tmp_path):
     upload.write_text(f'english,note\n"{GOOD}",a\n"{UNKNOWN}",b\n"Hi.",c\n"=HYPERLINK(""http://x"",""y"")",d\n',
                       encoding="utf-8")
     local = Client(client.src, verbose=False, download_files=str(tmp_path / "dl"))
-    path, summary = local.predict(file=handle_file(str(upload)), api_name="/translate_batch")  # the README's form
-    with open(path, encoding="utf-8", newline="") as handle:
+    path, summary, preview = local.predict(file=handle_file(str(upload)), api_name="/translate_batch")  # the README's form
+    with open(path, encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [r["row"] for r in rows] == ["1", "2", "3", "4"]
     assert rows[0]["french"] == translator.translate(GOOD).translation
-    assert rows[2]["french"] == translator.translate("Hi.").translation and "'ü'" in rows[1]["error"]
+    assert rows[2]["french"] == translator.translate("Hi.").translation and "'€'" in rows[1]["error"]
     assert rows[3]["english"] == "'=HYPERLINK(\"http://x\",\"y\")"  # neutralised: a spreadsheet shows it as text
     assert "Translated 2 of 4" in summary
 
@@ -462,11 +531,11 @@ def test_cancelling_half_a_burst_never_freezes_the_app(fast_path, translator):
         for job in cancelled:
             job.cancel()
         gated.gate.set()
-        results = [job.result(timeout=60)[0] for job in [first, *kept]]
+        results = [job.result(timeout=60)["translation"] for job in [first, *kept]]
         assert results == [translator.translate(t).translation for t in texts]
         assert handlers.engine.dropped == 15 and handlers.engine.is_alive() and handlers.engine.workers_started == 1
         fresh = Client(url, verbose=False, download_files=False)
-        assert fresh.predict("Hi.", "gated", api_name="/translate")[0] == translator.translate("Hi.").translation
+        assert fresh.predict("Hi.", "gated", api_name="/translate")["translation"] == translator.translate("Hi.").translation
         assert httpx.get(url, timeout=10).status_code == 200
     finally:
         gated.gate.set()
@@ -489,7 +558,7 @@ def test_uploads_and_results_are_deleted_and_big_uploads_refused(handlers, tmp_p
         for i in range(3):
             upload = tmp_path / f"batch{i}.txt"
             upload.write_text("Go.\nHi.\n", encoding="utf-8")
-            out, _ = client.predict(file=handle_file(str(upload)), api_name="/translate_batch")
+            out, _, _ = client.predict(file=handle_file(str(upload)), api_name="/translate_batch")
             results.append(Path(out["path"] if isinstance(out, dict) else out))
         assert all(p.is_file() for p in results)
         created = _files_under(cache) - before
@@ -560,13 +629,13 @@ def test_a_hub_source_that_never_answers_leaves_default_serving(tmp_path):
                 answers = list(pool.map(call, models))
             for model, out, seconds in answers:
                 if model == "default":
-                    assert isinstance(out, tuple) and isinstance(out[0], str), out
+                    assert isinstance(out, dict) and isinstance(out["translation"], str), out
                 else:
                     assert isinstance(out, AppError), out
                     assert out.title == "Model unavailable"
                     assert "model 'hf://evil/m' is still loading" in out.message or "could not be loaded" in out.message
                 assert seconds < 15, f"{model} took {seconds:.1f} s"
-            assert call("default")[1][0] is not None  # a fresh request still answers
+            assert call("default")[1]["translation"] is not None  # a fresh request still answers
             assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200
         finally:
             proc.terminate()
@@ -596,10 +665,10 @@ def test_python_app_py_honours_the_environment(fast_path, recipe_path):
     try:
         client = _first_answer(proc, port, fast_path)
         expected = load_source(fast_path).translate(GOOD).translation
-        assert client.predict(text=GOOD, api_name="/translate")[0] == expected  # MODEL_SOURCE is the default choice
+        assert client.predict(text=GOOD, api_name="/translate")["translation"] == expected  # MODEL_SOURCE is the default
         other = load_source(recipe_path).translate(GOOD).translation
         _wait_for(lambda: _answers(client, recipe_path), timeout=60, what=f"{recipe_path} loaded")
-        assert client.predict(text=GOOD, model=recipe_path, api_name="/translate")[0] == other
+        assert client.predict(text=GOOD, model=recipe_path, api_name="/translate")["translation"] == other
         with pytest.raises(AppError):
             client.predict(text=GOOD, model="/etc", api_name="/translate")
     finally:

@@ -51,7 +51,7 @@ def test_translate_stdin_jsonl_with_bad_lines(random_checkpoint):
     good = [rows[0], rows[3], rows[4]]
     translator = checkpoint.load(random_checkpoint)
     for row in good:
-        assert set(row) == {"input", "translation", "score", "steps", "nbest", "warnings"}
+        assert set(row) == {"input", "translation", "score", "steps", "nbest", "warnings", "suggest_capitalize"}
         assert row["nbest"] == []
         for step in row["steps"]:
             assert set(step) == {"char", "prob", "top"}
@@ -166,3 +166,24 @@ def test_default_model_translates_offline():
         assert got["prob"] == pytest.approx(want["prob"], abs=1e-5)
         if "attention" in want:
             assert got["attention"] == pytest.approx(want["attention"], abs=1e-5)
+
+
+def test_normalisation_flags_switch_each_step_and_warnings_reach_jsonl(random_checkpoint):
+    """Each normalisation is on by default and reported; each flag turns one off (or capitalising on)."""
+    translator = checkpoint.load(random_checkpoint)
+    proc = run_cli("translate", "--model", random_checkpoint, "--jsonl", stdin="Hi, Tom’s.\nHi, Tüm!\ngo.\n")
+    assert proc.returncode == 0, proc.stderr
+    curly, accent, lower = jsonl(proc.stdout)
+    assert curly["translation"] == translator.translate("Hi, Tom's.").translation
+    assert any("’ → '" in w for w in curly["warnings"])
+    assert accent["translation"] == translator.translate("Hi, Tum!").translation
+    assert any("ü → u" in w for w in accent["warnings"])
+    assert lower["suggest_capitalize"] is True and any("capitalise" in w for w in lower["warnings"])
+
+    strict = run_cli("translate", "--model", random_checkpoint, "--no-typography", "--no-fold-accents",
+                     "Hi, Tom’s.", "Hi, Tüm!")
+    assert strict.returncode == 1 and "'’'" in strict.stderr and "'ü'" in strict.stderr
+
+    capital = run_cli("translate", "--model", random_checkpoint, "--capitalize", "go.")
+    assert capital.returncode == 0 and capital.stdout.strip() == translator.translate("Go.").translation.strip()
+    assert "capitalised the first letter" in capital.stderr

@@ -29,7 +29,7 @@ def test_empty_input_is_a_clear_error(translator, text):
 def test_unknown_characters_are_listed(translator):
     assert translator.vocab.unknown_input_characters("Go.") == []
     with pytest.raises(InputError) as excinfo:
-        translator.translate("Go€ to Zürich~.")
+        translator.translate("Go€ to Zürich~.", DecodeOptions(fold_accents=False))
     message = str(excinfo.value)
     for char in ("€", "ü", "~"):
         assert repr(char) in message
@@ -94,7 +94,7 @@ def test_batch_keeps_errors_in_place(translator):
 def test_result_serialises_to_the_cli_contract(translator):
     result = translator.translate("Go.", DecodeOptions(method="beam", beam_size=3, top_k=2))
     data = json.loads(json.dumps(result.to_dict()))
-    assert set(data) == {"input", "translation", "score", "steps", "nbest", "warnings"}
+    assert set(data) == {"input", "translation", "score", "steps", "nbest", "warnings", "suggest_capitalize"}
     assert all(set(step) == {"char", "prob", "top"} for step in data["steps"])
     assert all(len(step["top"]) == 2 and len(step["top"][0]) == 2 for step in data["steps"])
     assert [set(n) for n in data["nbest"]] == [{"translation", "score"}] * 3
@@ -134,3 +134,61 @@ def test_masked_model_takes_no_padding(random_fast_checkpoint):
     assert not np.allclose(h, h_spaced)
     result = translator.translate("Go.")
     assert result.steps
+
+
+# --- input normalisation (model.normalize), switched per request ---------------------------------
+
+
+def _translations_agree(a, b):
+    assert a.translation == b.translation and a.input == b.input
+    assert [s.prob for s in a.steps] == pytest.approx([s.prob for s in b.steps], abs=1e-6)
+
+
+def test_a_curly_apostrophe_reads_as_the_ascii_one_and_is_reported(translator):
+    curly, plain = translator.translate("Hi, Tom’s."), translator.translate("Hi, Tom's.")
+    _translations_agree(curly, plain)
+    assert any("’ → '" in w for w in curly.warnings) and plain.warnings == []
+    with pytest.raises(InputError, match="'’'"):
+        translator.translate("Hi, Tom’s.", DecodeOptions(typography=False))
+
+
+def test_curly_double_quotes_and_no_break_spaces_are_accepted_with_a_warning(random_fast_checkpoint):
+    fast = checkpoint.load(random_fast_checkpoint)
+    result = fast.translate("Go\u00a0!")
+    _translations_agree(result, fast.translate("Go !"))
+    assert any("⍽ → ␣" in w for w in result.warnings)
+    # “ and ” become '"', which these models do not know: refused, naming the ASCII character it became.
+    with pytest.raises(InputError, match="'\"'"):
+        fast.translate("“Go.”")
+
+
+def test_accents_the_model_does_not_know_are_folded(translator):
+    folded = translator.translate("Hi, Tüm!")
+    _translations_agree(folded, translator.translate("Hi, Tum!"))
+    assert any("ü → u" in w for w in folded.warnings)
+    with pytest.raises(InputError, match="'ü'"):
+        translator.translate("Hi, Tüm!", DecodeOptions(fold_accents=False))
+    dropped = translator.translate("Hi, Tüm!", DecodeOptions(fold_accents=False, drop_unknown=True))
+    assert dropped.input == "Hi, Tm!"  # the old behaviour: the letter vanishes
+
+
+def test_nfkc_folds_compatibility_characters(translator):
+    result = translator.translate("Ｇo.")  # a full-width G
+    _translations_agree(result, translator.translate("Go."))
+    assert any("NFKC" in w for w in result.warnings)
+
+
+def test_a_lower_case_start_is_flagged_and_capitalised_on_request(translator):
+    lower = translator.translate("go.")
+    assert lower.suggest_capitalize and any("capitalise the first letter" in w for w in lower.warnings)
+    assert lower.to_dict()["suggest_capitalize"] is True
+    capital = translator.translate("go.", DecodeOptions(capitalize=True))
+    _translations_agree(capital, translator.translate("Go."))
+    assert not capital.suggest_capitalize and any("capitalised the first letter: g → G" in w for w in capital.warnings)
+    assert not translator.translate("Go.").suggest_capitalize
+
+
+def test_batch_translation_normalises_each_row(translator):
+    results = translator.translate_batch(["Hi, Tom’s.", "go.", "Hi, Tüm!"])
+    assert [r.input for r in results] == ["Hi, Tom's.", "go.", "Hi, Tum!"]
+    assert [bool(r.warnings) for r in results] == [True, True, True]
