@@ -4,7 +4,8 @@ translate: sentences from the arguments, or from stdin one per line. Stdin is re
 and each line is answered, and flushed, as soon as it has arrived, so the command works as a filter
 in a pipe or interactively; lines that arrive together (a file) are translated together in batches,
 but no answer ever waits for later input. Output line N answers input line N: with --jsonl each
-line gives one JSON line {"input", "translation", "score", "steps", "nbest", "warnings"}, or
+line gives one JSON line {"input", "translation", "score", "steps", "nbest", "warnings",
+"suggest_capitalize"}, or
 {"input", "error"} for a line that cannot be translated ("input" is null when the line could not
 be read: not UTF-8, or over the length limit); in plain mode such a line prints its error, with
 its line number, on stderr and an empty line on stdout. A bad line never stops the run: the exit
@@ -58,13 +59,17 @@ def _add_decoding(parser: argparse.ArgumentParser) -> None:
         "input normalisation", "applied before the vocabulary check; every change is reported as a warning "
                                "(on stderr, or in each --jsonl record)")
     normalisation.add_argument("--no-typography", dest="typography", action="store_false",
-                               help="keep curly quotes and apostrophes, dashes, ellipses and no-break spaces as typed "
-                                    "(default: replace them by the ASCII the training data uses, then Unicode NFKC)")
+                               help="keep curly quotes and apostrophes, dashes, ellipses, no-break spaces and "
+                                    "full-width letters or ligatures as typed (default: replace them by the ASCII the "
+                                    "training data uses, then apply Unicode NFKC to characters the model does not know)")
     normalisation.add_argument("--no-fold-accents", dest="fold_accents", action="store_false",
                                help="keep accented characters the model does not know, so the sentence is refused "
+                                    "(or they are dropped, with --drop-unknown) "
                                     "(default: 'Zürich' -> 'Zurich' when 'ü' is unknown and 'u' known)")
     normalisation.add_argument("--capitalize", action="store_true",
-                               help="upper-case the first letter: the training sentences all start with a capital")
+                               help="upper-case the first letter (default: off, and a sentence that starts "
+                                    "lower-case gets a warning suggesting this): the training sentences all start "
+                                    "with a capital, and 'i am very happy.' translates badly")
 
 
 def _options(args) -> DecodeOptions:

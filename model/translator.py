@@ -1,9 +1,11 @@
 """From English text to French text: input checks, padding as in training, and the decoding call.
 
-`Translator` joins a vocabulary, the model config and the engine weights. It checks each sentence
-(empty, unknown characters, too long), pads the input exactly as the model was trained (spaces up to
-`max_encoder_seq_length` for the keras.io recipe, no padding for masked models), runs one of the
-decoding strategies for the whole batch, and turns token ids back into characters.
+`Translator` joins a vocabulary, the model config and the engine weights. It normalises each
+sentence as the request's options say (model/normalize.py: typography, accents, capitalisation; each
+change becomes a warning), checks it (empty, unknown characters, too long), pads the input exactly
+as the model was trained (spaces up to `max_encoder_seq_length` for the keras.io recipe, no padding
+for masked models), runs one of the decoding strategies for the whole batch, and turns token ids
+back into characters.
 
 A translation's per-step view (`Translation.steps`: each character's probability, its top-k
 alternatives, its attention) is built from the decoder's arrays the first time it is read, so a
@@ -119,11 +121,13 @@ class DecodeOptions:
     seed: int = 0
     top_k: int = 5
     drop_unknown: bool = False
-    # Input normalisation (model.normalize), applied before the vocabulary check. It travels with the
-    # decoding options because both are per-request settings that the BatchingEngine passes along.
-    typography: bool = True  # curly quotes, dashes, no-break spaces -> ASCII, then NFKC
-    fold_accents: bool = True  # a character outside the vocabulary loses its accent if its base is in it
-    capitalize: bool = False  # upper-case the first letter
+    # Input normalisation (model.normalize), applied before the vocabulary check. It lives here, not
+    # on the Translator, because it is a per-request setting like the rest: the BatchingEngine carries
+    # each request's options to translate_batch and groups requests by all their fields
+    # (dataclasses.astuple), so two requests that differ only in normalisation never share a call.
+    typography: bool = True  # on: phones type "’" and "“", the training data has "'" and '"'
+    fold_accents: bool = True  # on: "Zürich" -> "Zurich" serves better than a refusal or a dropped letter
+    capitalize: bool = False  # off: it changes what the visitor wrote; prepare() suggests it instead
 
     def validate(self) -> None:
         if self.method not in METHODS:

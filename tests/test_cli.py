@@ -171,19 +171,36 @@ def test_default_model_translates_offline():
 def test_normalisation_flags_switch_each_step_and_warnings_reach_jsonl(random_checkpoint):
     """Each normalisation is on by default and reported; each flag turns one off (or capitalising on)."""
     translator = checkpoint.load(random_checkpoint)
-    proc = run_cli("translate", "--model", random_checkpoint, "--jsonl", stdin="Hi, Tom’s.\nHi, Tüm!\ngo.\n")
+    proc = run_cli("translate", "--model", random_checkpoint, "--jsonl", "--top-k", 2,
+                   stdin="Hi, Tom’s.\nHi, Tüm!\ngo.\n")
     assert proc.returncode == 0, proc.stderr
-    curly, accent, lower = jsonl(proc.stdout)
-    assert curly["translation"] == translator.translate("Hi, Tom's.").translation
-    assert any("’ → '" in w for w in curly["warnings"])
-    assert accent["translation"] == translator.translate("Hi, Tum!").translation
+    assert proc.stderr == "", "with --jsonl the warnings are in the records, not on stderr"
+    curly, accent, lower = rows = jsonl(proc.stdout)
+    expected = translator.translate_batch(["Hi, Tom's.", "Hi, Tum!", "go."], DecodeOptions(top_k=2))
+    for row, want in zip(rows, expected):
+        assert row["input"] == want.input
+        compare_steps(row["steps"], want.steps)
+    assert any("’ → '" in w for w in curly["warnings"]) and curly["suggest_capitalize"] is False
     assert any("ü → u" in w for w in accent["warnings"])
-    assert lower["suggest_capitalize"] is True and any("capitalise" in w for w in lower["warnings"])
+    assert lower["suggest_capitalize"] is True and any("capitalise the first letter" in w for w in lower["warnings"])
 
     strict = run_cli("translate", "--model", random_checkpoint, "--no-typography", "--no-fold-accents",
                      "Hi, Tom’s.", "Hi, Tüm!")
     assert strict.returncode == 1 and "'’'" in strict.stderr and "'ü'" in strict.stderr
+    only_accents = run_cli("translate", "--model", random_checkpoint, "--no-fold-accents", "--jsonl", "Hi, Tüm!")
+    assert only_accents.returncode == 1 and "'ü'" in jsonl(only_accents.stdout)[0]["error"]
 
+    # Plain mode: the translation on stdout, each change on stderr.
     capital = run_cli("translate", "--model", random_checkpoint, "--capitalize", "go.")
-    assert capital.returncode == 0 and capital.stdout.strip() == translator.translate("Go.").translation.strip()
-    assert "capitalised the first letter" in capital.stderr
+    assert capital.returncode == 0, capital.stderr
+    assert capital.stdout == translator.translate_batch(["Go."])[0].translation + "\n"
+    assert "warning: argument 1: 'go.': capitalised the first letter: g → G" in capital.stderr
+    suggested = run_cli("translate", "--model", random_checkpoint, "go.")
+    assert "turn on 'capitalise the first letter'" in suggested.stderr
+
+
+def test_help_explains_the_normalisation_flags():
+    proc = run_cli("translate", "--help")
+    assert proc.returncode == 0
+    for option in ("--no-typography", "--no-fold-accents", "--capitalize", "NFKC", "Zürich"):
+        assert option in proc.stdout

@@ -75,3 +75,46 @@ def test_each_step_can_be_switched_off():
 def test_starts_lowercase_looks_at_the_first_letter():
     assert normalize.starts_lowercase("i am.") and normalize.starts_lowercase('"why?"')
     assert not normalize.starts_lowercase("I am.") and not normalize.starts_lowercase("123")
+
+
+# --- what the vocabulary has decides what may change ------------------------------------------------
+
+
+def test_a_known_typographic_character_is_replaced_when_its_ascii_form_is_known_too():
+    # The fra-eng vocabularies hold "’" (37 times in the English side, "'" 57,778 times): the ASCII
+    # form is the one the model learned, so it is used.
+    both = lambda c: known(c) or c == "\u2019"  # noqa: E731
+    assert normalize.normalize("I\u2019m.", both).text == "I'm."
+
+
+def test_a_known_typographic_character_whose_ascii_form_is_unknown_is_kept():
+    curly_only = lambda c: (known(c) and c not in "'\"") or c in "\u2019\u201c\u201d"  # noqa: E731
+    assert normalize.normalize("\u201cI\u2019m.\u201d", curly_only) == normalize.Normalized("\u201cI\u2019m.\u201d", [])
+
+
+def test_an_unknown_typographic_character_whose_ascii_form_is_unknown_too_is_left_for_the_refusal():
+    # Replacing it would make the refusal name a character the visitor never typed.
+    no_quotes = lambda c: known(c) and c != '"'  # noqa: E731
+    assert normalize.normalize("\u201cGo.\u201d", no_quotes).text == "\u201cGo.\u201d"
+
+
+def test_nfkc_touches_only_characters_the_vocabulary_lacks_and_names_them():
+    result = normalize.normalize("\ufb01ne \uff27o", known)
+    assert result.text == "fine Go"
+    (line,) = result.changes
+    assert "NFKC" in line and "\ufb01 → fi" in line and "\uff27 → G" in line
+    with_ordinal = lambda c: known(c) or c == "\u00ba"  # noqa: E731  # "º", in the attention vocabulary
+    assert normalize.normalize("N\u00ba 5", with_ordinal).text == "N\u00ba 5"
+    assert normalize.typography("N\u00ba 5").text == "No 5"  # without a vocabulary, everything is folded
+
+
+def test_capitalize_never_writes_a_capital_the_vocabulary_lacks():
+    no_x = lambda c: known(c) and c != "X"  # noqa: E731
+    assert normalize.normalize("xylophones.", no_x, capitalize=True) == normalize.Normalized("xylophones.", [])
+
+
+def test_a_leading_digit_is_not_a_lower_case_start():
+    # The training data writes "5 is less than 8.": capitalising "is" would be wrong.
+    assert not normalize.starts_lowercase("5 is less than 8.")
+    assert normalize.normalize("5 is less than 8.", known, capitalize=True).text == "5 is less than 8."
+    assert normalize.starts_lowercase("(i think so.)")

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from model import checkpoint
+from model.batching import BatchingEngine
 from model.translator import DecodeOptions, InputError
 from tests.conftest import compare_steps
+from tests.random_models import INPUT_CHARACTERS, make_random_checkpoint, random_vocabulary
 
 LONG = "Go away. Hi, Tom! I won."  # longer than the random models' max_encoder_seq_length (12)
 
@@ -139,6 +141,13 @@ def test_masked_model_takes_no_padding(random_fast_checkpoint):
 # --- input normalisation (model.normalize), switched per request ---------------------------------
 
 
+@pytest.fixture(scope="module")
+def typed(tmp_path_factory):
+    """A random model whose vocabulary also has '"', "Z", "f" and "’" beside "'" (as fra-eng's does)."""
+    vocab = random_vocabulary(input_characters=sorted({*INPUT_CHARACTERS, '"', "Z", "f", "\u2019"}))
+    return checkpoint.load(make_random_checkpoint(tmp_path_factory.mktemp("random-typed"), vocab=vocab, seed=3))
+
+
 def _translations_agree(a, b):
     assert a.translation == b.translation and a.input == b.input
     assert [s.prob for s in a.steps] == pytest.approx([s.prob for s in b.steps], abs=1e-6)
@@ -152,30 +161,54 @@ def test_a_curly_apostrophe_reads_as_the_ascii_one_and_is_reported(translator):
         translator.translate("Hi, Tom’s.", DecodeOptions(typography=False))
 
 
-def test_curly_double_quotes_and_no_break_spaces_are_accepted_with_a_warning(random_fast_checkpoint):
+def test_a_curly_apostrophe_the_vocabulary_has_is_still_read_as_the_ascii_one(typed):
+    # fra-eng's vocabularies hold "’" (37 uses against 57,778 of "'"): the model learned the ASCII one.
+    curly = typed.translate("Hi, Tom’s.")
+    _translations_agree(curly, typed.translate("Hi, Tom's."))
+    assert any("’ → '" in w for w in curly.warnings)
+    kept = typed.translate("Hi, Tom’s.", DecodeOptions(typography=False))
+    assert kept.input == "Hi, Tom’s." and kept.warnings == []  # off: the old behaviour
+
+
+def test_curly_double_quotes_are_accepted_with_a_warning(typed):
+    quoted = typed.translate("“Go.”")
+    _translations_agree(quoted, typed.translate('"Go."'))
+    assert any("“ → \"" in w and "” → \"" in w for w in quoted.warnings)
+    with pytest.raises(InputError, match="'“' '”'"):
+        typed.translate("“Go.”", DecodeOptions(typography=False))
+
+
+def test_curly_quotes_a_model_cannot_read_are_refused_by_the_character_typed(translator):
+    # This vocabulary has no '"': replacing “ by it would only make the refusal name '"'.
+    with pytest.raises(InputError, match="'“' '”'"):
+        translator.translate("“Go.”")
+
+
+def test_no_break_spaces_become_spaces(random_fast_checkpoint):
     fast = checkpoint.load(random_fast_checkpoint)
     result = fast.translate("Go\u00a0!")
     _translations_agree(result, fast.translate("Go !"))
     assert any("⍽ → ␣" in w for w in result.warnings)
-    # “ and ” become '"', which these models do not know: refused, naming the ASCII character it became.
-    with pytest.raises(InputError, match="'\"'"):
-        fast.translate("“Go.”")
 
 
-def test_accents_the_model_does_not_know_are_folded(translator):
-    folded = translator.translate("Hi, Tüm!")
-    _translations_agree(folded, translator.translate("Hi, Tum!"))
+def test_accents_the_model_does_not_know_are_folded(typed):
+    folded = typed.translate("Zürich.")
+    _translations_agree(folded, typed.translate("Zurich."))
     assert any("ü → u" in w for w in folded.warnings)
     with pytest.raises(InputError, match="'ü'"):
-        translator.translate("Hi, Tüm!", DecodeOptions(fold_accents=False))
-    dropped = translator.translate("Hi, Tüm!", DecodeOptions(fold_accents=False, drop_unknown=True))
-    assert dropped.input == "Hi, Tm!"  # the old behaviour: the letter vanishes
+        typed.translate("Zürich.", DecodeOptions(fold_accents=False))
+    dropped = typed.translate("Zürich.", DecodeOptions(fold_accents=False, drop_unknown=True))
+    assert dropped.input == "Zrich."  # the old behaviour: the letter vanishes
+    assert any("dropped" in w for w in dropped.warnings)
 
 
-def test_nfkc_folds_compatibility_characters(translator):
-    result = translator.translate("Ｇo.")  # a full-width G
-    _translations_agree(result, translator.translate("Go."))
-    assert any("NFKC" in w for w in result.warnings)
+def test_nfkc_folds_full_width_letters_and_ligatures(typed):
+    for typed_text, plain, shown in (("Ｇo.", "Go.", "Ｇ → G"), ("ﬁne.", "fine.", "ﬁ → fi")):
+        result = typed.translate(typed_text)
+        _translations_agree(result, typed.translate(plain))
+        assert any("NFKC" in w and shown in w for w in result.warnings)
+        with pytest.raises(InputError):
+            typed.translate(typed_text, DecodeOptions(typography=False))
 
 
 def test_a_lower_case_start_is_flagged_and_capitalised_on_request(translator):
@@ -184,11 +217,41 @@ def test_a_lower_case_start_is_flagged_and_capitalised_on_request(translator):
     assert lower.to_dict()["suggest_capitalize"] is True
     capital = translator.translate("go.", DecodeOptions(capitalize=True))
     _translations_agree(capital, translator.translate("Go."))
-    assert not capital.suggest_capitalize and any("capitalised the first letter: g → G" in w for w in capital.warnings)
+    assert not capital.suggest_capitalize and capital.warnings == ["capitalised the first letter: g → G"]
     assert not translator.translate("Go.").suggest_capitalize
+    assert translator.translate("Go.").to_dict()["suggest_capitalize"] is False
 
 
-def test_batch_translation_normalises_each_row(translator):
-    results = translator.translate_batch(["Hi, Tom’s.", "go.", "Hi, Tüm!"])
-    assert [r.input for r in results] == ["Hi, Tom's.", "go.", "Hi, Tum!"]
-    assert [bool(r.warnings) for r in results] == [True, True, True]
+def test_capitalising_is_not_offered_when_the_vocabulary_lacks_the_capital(translator):
+    assert "C" not in translator.vocab.input_token_index and "c" in translator.vocab.input_token_index
+    result = translator.translate("come.")
+    assert not result.suggest_capitalize and result.warnings == []
+    assert translator.translate("come.", DecodeOptions(capitalize=True)).input == "come."
+
+
+def test_prepare_without_options_normalises_nothing(translator):
+    with pytest.raises(InputError, match="'’'"):
+        translator.prepare("Hi, Tom’s.")
+    assert translator.prepare("go.").warnings == [] and not translator.prepare("go.").suggest_capitalize
+
+
+def test_batch_translation_normalises_each_row(typed):
+    results = typed.translate_batch(["Hi, Tom’s.", "go.", "Zürich."])
+    assert [r.input for r in results] == ["Hi, Tom's.", "go.", "Zurich."]
+    assert [r.suggest_capitalize for r in results] == [False, True, False]
+    assert all(r.warnings for r in results)
+
+
+def test_the_batching_engine_keeps_each_requests_normalisation(typed):
+    # Requests that differ only in normalisation must not share an engine call (grouped by options).
+    engine = BatchingEngine()
+    try:
+        on = engine.submit(typed, "Zürich.", DecodeOptions())
+        off = engine.submit(typed, "Zürich.", DecodeOptions(fold_accents=False))
+        lower = engine.submit(typed, "go.", DecodeOptions(capitalize=True))
+        assert on.result(60).input == "Zurich."
+        with pytest.raises(InputError, match="'ü'"):
+            off.result(60)
+        assert lower.result(60).input == "Go."
+    finally:
+        engine.close()
