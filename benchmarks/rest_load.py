@@ -80,7 +80,12 @@ async def one_request(client, url: str, api_name: str, data: list) -> None:
 async def run_level(url: str, api_name: str, connections: int, seconds: float) -> dict:
     import httpx
 
-    limits = httpx.Limits(max_connections=connections * 2, max_keepalive_connections=connections * 2)
+    # Idle connections expire after 2 s, under uvicorn's 5 s keep-alive (Gradio does not change it):
+    # with httpx's default expiry, also 5 s, the client now and then reuses a connection in the very
+    # moment the server closes it, and the request fails with httpx.ReadError although the server is
+    # fine. Every HTTP client talking to uvicorn needs this; the server has nothing to fix.
+    limits = httpx.Limits(max_connections=connections * 2, max_keepalive_connections=connections * 2,
+                          keepalive_expiry=2.0)
     async with httpx.AsyncClient(timeout=httpx.Timeout(60.0), limits=limits) as client:
         template, text_index = await endpoint_defaults(client, url, api_name)
         for sentence in SENTENCES:  # warm-up: every sentence once

@@ -58,9 +58,14 @@ def translator(fast_path):
 
 
 @pytest.fixture(scope="module")
-def registry(fast_path, recipe_path, tmp_path_factory):
+def attention_path(random_attention_checkpoint) -> str:
+    return str(random_attention_checkpoint)
+
+
+@pytest.fixture(scope="module")
+def registry(fast_path, recipe_path, attention_path, tmp_path_factory):
     missing = str(tmp_path_factory.mktemp("gone") / "no-such-checkpoint")
-    reg = ModelRegistry([fast_path, recipe_path, missing], active=fast_path, fallback=fast_path)
+    reg = ModelRegistry([fast_path, recipe_path, attention_path, missing], active=fast_path, fallback=fast_path)
     reg.warm_up(120)
     yield reg
     reg.close()
@@ -400,6 +405,58 @@ def test_api_beam_search_returns_the_nbest_list(client, registry, translator):
     expected = translator.translate(GOOD, DecodeOptions(method="beam", beam_size=3))
     assert [e["translation"] for e in nbest] == [e["translation"] for e in expected.nbest]
     assert [e["score"] for e in nbest] == [pytest.approx(e["score"], abs=1e-4) for e in expected.nbest]
+
+
+def test_api_steps_carry_attention_for_an_attention_model(client, attention_path):
+    result = _call(client, "Hi, Tom!", attention_path)
+    expected = load_source(attention_path).translate("Hi, Tom!")
+    assert result["translation"] == expected.translation
+    for step, want in zip(result["steps"], expected.steps, strict=True):
+        assert len(step["attention"]) == len("Hi, Tom!")
+        assert step["attention"] == pytest.approx(want.attention, abs=1e-6)
+        assert sum(step["attention"]) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_api_normalisation_is_reported_and_switchable(client, registry, translator):
+    curly = _call(client, "Hi, Tom’s.", registry.active)
+    assert curly["input"] == "Hi, Tom's." and curly["translation"] == translator.translate("Hi, Tom's.").translation
+    assert any("’ → '" in w for w in curly["warnings"])
+    assert curly["options"]["typography"] is True
+    lower = _call(client, "go.", registry.active)
+    assert lower["suggest_capitalize"] is True and any("capitalise" in w for w in lower["warnings"])
+    capital = _call(client, "go.", registry.active, capitalize=True)
+    assert capital["input"] == "Go." and capital["suggest_capitalize"] is False
+    with pytest.raises(AppError, match="'’'"):
+        _call(client, "Hi, Tom’s.", registry.active, typography=False)
+    with pytest.raises(AppError, match="fold_accents must be true or false, got text 'no'"):
+        _call(client, GOOD, registry.active, fold_accents="no")
+
+
+def test_api_compare_runs_every_offered_model_with_greedy_and_beam(client, registry):
+    result = client.predict(text=GOOD, references=["Va !", "Bouge !"], api_name="/compare")
+    assert result["english"] == GOOD and result["references"] == ["Va !", "Bouge !"]
+    rows = result["rows"]
+    loaded = [s for s in registry.sources if "no-such-checkpoint" not in s]
+    assert len(rows) == 2 * len(loaded) + 1  # a model that failed to load is one row, saying why
+    for source in loaded:
+        translator = load_source(source)
+        greedy = translator.translate(GOOD, DecodeOptions(top_k=1))
+        beam = translator.translate(GOOD, DecodeOptions(method="beam", beam_size=app.COMPARE_BEAM, top_k=1))
+        mine = [r for r in rows if r["model"] == views.model_label(source)]
+        assert [r["method"] for r in mine] == ["greedy", f"beam {app.COMPARE_BEAM}"]
+        assert [r["french"] for r in mine] == [greedy.translation, beam.translation]
+        assert mine[0]["log_prob"] == pytest.approx(greedy.score, abs=1e-3)
+        assert all(r["chrf"] is not None and 0 <= r["chrf"] <= 100 for r in mine)
+    failed = [r for r in rows if "no-such-checkpoint" in r["model"]]
+    assert failed and all(r["error"] and r["french"] == "" for r in failed)
+
+
+def test_api_compare_finds_references_in_the_held_out_sample(client, handlers):
+    entry = handlers.sample.examples[0]
+    result = client.predict(text=entry["english"], api_name="/compare")
+    assert result["references"] == list(entry["references"])
+    with pytest.raises(AppError, match="references must be a list of strings"):
+        client.predict(text=GOOD, references="Va !", api_name="/compare")
 
 
 def test_api_sampling_is_reproducible_with_a_seed(client, registry, translator):
