@@ -273,20 +273,20 @@ class Handlers:
                 raise InputError(f"references must be a list of strings, got {validation.shown(references)}")
         except InputError as err:
             raise RequestFailed("Can't compare this input", str(err)) from None
-        jobs = []
+        jobs = []  # (source, method label, translator or the SourceError it failed with, options)
         for source in self.registry.sources:
             try:
                 translator = self.registry.get(source)
             except SourceError as err:
-                jobs.append((source, "—", None, err))
+                jobs.append((source, "—", err, None))
                 continue
             for label, options in self._methods():
                 jobs.append((source, label, translator, options))
 
         async def run(job):
             source, label, translator, options = job
-            if translator is None:
-                return options  # the SourceError
+            if isinstance(translator, SourceError):
+                return translator  # one error row for a model that is not loaded
             try:
                 return await self._run(translator, text, options)
             except Exception as err:  # one model's failure is one row's error, not the comparison's

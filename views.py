@@ -44,11 +44,6 @@ def model_label(source: str, metadata: dict | None = None) -> str:
     return f"{name} · chrF {chrf:.1f}" if chrf is not None else name
 
 
-def model_blurb(source: str) -> str:
-    """One line on what a model is, '' for sources this page knows nothing about."""
-    return MODEL_NAMES.get(source, ("", ""))[1]
-
-
 def intro(metadata: dict | None) -> str:
     """The page's opening lines: what this model is for, how good it is, and where to go instead."""
     chrf = greedy_chrf(metadata)

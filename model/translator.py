@@ -170,9 +170,11 @@ class Translator:
         self.weights = weights
         self.metadata = metadata or {}
 
-    def prepare(self, text: str, drop_unknown: bool = False, options: DecodeOptions | None = None) -> _Prepared:
+    def prepare(self, text: str, options: DecodeOptions | None = None) -> _Prepared:
         """Normalise one sentence, check it and turn it into input ids; raises InputError with a fix-it
-        message. `options` switches the normalisation steps (all off when None, as for raw ids)."""
+        message. `options` switches the normalisation steps and dropping unknown characters (all off
+        when None, as for raw ids)."""
+        drop_unknown = options is not None and options.drop_unknown
         if not isinstance(text, str):
             raise InputError(f"expected a string, got {type(text).__name__}")
         warnings: list[str] = []
@@ -250,7 +252,7 @@ class Translator:
         rows: list[int] = []
         for i, text in enumerate(texts):
             try:
-                prepared.append(self.prepare(text, options.drop_unknown, options))
+                prepared.append(self.prepare(text, options))
                 rows.append(i)
             except InputError as err:
                 results[i] = err
