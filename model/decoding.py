@@ -37,6 +37,12 @@ LOG_FLOOR = 1e-30  # log(0) guard: a probability that underflowed to 0 scores lo
 SORT_BELOW = 1024  # top_k sorts arrays this small: one sort call beats argpartition's dozen small calls
 
 
+def _any(mask: np.ndarray) -> bool:
+    """Whether a 1-D boolean array has a True: the ufunc's reduce directly, half the cost of `.any()`
+    (and a third of `x in array`), which matters in a loop that runs once per character."""
+    return bool(np.logical_or.reduce(mask))
+
+
 def _call(step: StepFn, tokens, h, c, context) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     out = step(tokens, h, c, *context)
     return out if len(out) == 4 else (*out, None)
@@ -232,7 +238,7 @@ def _decode_per_row(step, h, c, start_id, end_id, max_steps, choose, context=())
         step_attention.append(attention)
         step_rows.append(rows)
         step_chosen.append(chosen)
-        if (chosen == end_id).any():  # (`end_id in chosen` costs three times as much)
+        if _any(chosen == end_id):
             # Finished rows leave the batch (and the fixed context) once, so they cost nothing more.
             keep = np.flatnonzero(chosen != end_id)
             if keep.size == 0:
@@ -304,7 +310,7 @@ def run_beam(step: StepFn, h, c, start_id: int, end_id: int, max_steps: int, bea
     ended: list[tuple[np.ndarray, ...]] = []  # per step: (sentence, rank, score, t, code, position, token)
 
     for t in range(max_steps):
-        if context and (sentence.size != context_rows.size or (sentence != context_rows).any()):
+        if context and (sentence.size != context_rows.size or _any(sentence != context_rows)):
             # A beam's context is its sentence's: gathered again only when the rows change.
             row_context, context_rows = tuple(a[sentence] for a in context), sentence
         probs, h, c, attention = _call(step, tokens, h, c, row_context)

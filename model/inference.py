@@ -28,6 +28,10 @@ step then adds, after the LSTM step above:
     h~  = tanh([ctx; h'] W_c + b_c)
     p   = softmax(h~ V + d)
 
+Split W_c into its context rows C and its h rows H: [ctx; h'] W_c = sum_s a_s (e_s C) + h' H. The
+projections e_s C are computed once per sentence beside the keys, so a step multiplies h' by H
+(units x units) instead of [ctx; h'] by W_c (twice or three times the rows).
+
 A bidirectional encoder runs a second LSTM from each sentence's last character back to its first;
 its outputs sit beside the forward ones, and the two final states, concatenated, seed the decoder.
 Encoders run their batch sorted by length, longest first, so the rows still reading at a step are a
@@ -284,23 +288,40 @@ class AttentionWeights:
             c = np.concatenate([c, c_back], axis=1)
         return outputs, h, c
 
+    @cached_property
+    def _combine_parts(self) -> tuple[np.ndarray, np.ndarray]:
+        """W_c split into its context rows and its h rows (contiguous, for the step's matrix products)."""
+        split = self.keys_kernel.shape[0]
+        return (np.ascontiguousarray(self.combine_kernel[:split]), np.ascontiguousarray(self.combine_kernel[split:]))
+
     def start(self, token_ids: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple]:
-        """(h, c, context): the context rows (encoder outputs, keys, padding mask) never change while decoding."""
+        """(h, c, context): per-row arrays that never change while decoding.
+
+        The context is (projected, keys, bias): projected_s = e_s W_c(context rows), so that a step's
+        [ctx; h] W_c = sum_s a_s projected_s + h W_c(h rows) costs a (time x units) product per row
+        instead of an (encoder output + units) x units one; keys k_s = e_s W_a; bias 0 on the input's
+        positions and -inf on padding, added to the scores so padding gets weight 0.
+        """
         outputs, h, c = self.encode(token_ids, lengths)
-        keys = outputs @ self.keys_kernel
-        mask = np.arange(token_ids.shape[1])[None, :] < np.asarray(lengths)[:, None]
-        return h, c, (outputs, keys, mask)
+        batch, time, size = outputs.shape
+        rows = outputs.reshape(batch * time, size)  # one 2-D product: a stacked 3-D one is up to 1.7x slower
+        keys = (rows @ self.keys_kernel).reshape(batch, time, -1)
+        projected = (rows @ self._combine_parts[0]).reshape(batch, time, -1)
+        inside = np.arange(token_ids.shape[1])[None, :] < np.asarray(lengths)[:, None]
+        bias = np.where(inside, np.float32(0), np.float32(-np.inf))
+        return h, c, (projected, keys, bias)
 
     def decode_step(
         self, token_ids: np.ndarray, h: np.ndarray, c: np.ndarray,
-        outputs: np.ndarray, keys: np.ndarray, mask: np.ndarray,
+        projected: np.ndarray, keys: np.ndarray, bias: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """One decoder step: (next-character probabilities, h, c, attention weights over input positions)."""
         h, c = self.decoder.step(token_ids, h, c)
         scores = np.matmul(keys, h[:, :, None])[:, :, 0]
-        weights = _softmax(np.where(mask, scores, np.float32(-np.inf)))
-        context = np.matmul(weights[:, None, :], outputs)[:, 0, :]
-        attentional = matmul(np.concatenate([context, h], axis=1), self.combine_kernel)
+        scores += bias
+        weights = _softmax(scores)
+        attentional = np.matmul(weights[:, None, :], projected)[:, 0, :]  # ctx W_c(context rows)
+        attentional += matmul(h, self._combine_parts[1])
         attentional += self.combine_bias
         np.tanh(attentional, out=attentional)
         logits = matmul(attentional, self.dense_kernel)

@@ -60,6 +60,8 @@ def typography(text: str, known: Callable[[str], bool] | None = None) -> Normali
         known: whether the vocabulary has a character (see the module doc for what that decides);
             None, for text without a vocabulary, normalises everything.
     """
+    if text.isascii():  # every table entry is non-ASCII, and NFKC leaves ASCII alone: nothing to do
+        return Normalized(text)
     found: dict[str, str] = {}
     out = []
     for char in text:
@@ -103,6 +105,8 @@ def _nfkc(cluster: str, known: Callable[[str], bool] | None, folded: dict[str, s
 
 def fold_diacritics(text: str, known: Callable[[str], bool]) -> Normalized:
     """Replace each character `known` rejects by its base letter when `known` accepts that base."""
+    if text.isascii():  # an ASCII character has no accent to remove
+        return Normalized(text)
     found: dict[str, str] = {}
     out = []
     for char in text:

@@ -14,6 +14,9 @@ caller that only wants the French text pays nothing for it.
 
 from __future__ import annotations
 
+import concurrent.futures
+import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -25,6 +28,25 @@ from .inference import AttentionWeights, Seq2SeqWeights, blas_threads
 from .vocab import END, PAD, Vocabulary
 
 METHODS = ("greedy", "beam", "sample")
+
+# Big batches are split across this many threads, one slice each: NumPy and BLAS release the GIL,
+# and at 64+ rows a step is long array work (the gates' tanh over rows x 4 units), so two slices on
+# two cores run in about the time of one (benchmarks/engine_speed.py, greedy_b256). Small batches
+# stay on one thread: below PARALLEL_MIN_ROWS per slice the hand-off costs more than it saves.
+# Every row decodes independently of the others (its own state, its own sampling generator, its
+# own beams), so the split changes no output beyond float rounding.
+PARALLEL_THREADS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+PARALLEL_MIN_ROWS = 32
+_pool: concurrent.futures.ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _worker_pool() -> concurrent.futures.ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = concurrent.futures.ThreadPoolExecutor(PARALLEL_THREADS - 1, thread_name_prefix="decode")
+        return _pool
 
 
 class InputError(ValueError):
@@ -78,7 +100,9 @@ class _LazySteps:
         length = int(decoded.lengths[i])
         ids, probs = decoded.top_k(i, self.top_k)
         attention = decoded.attention(i)
-        weights = ([[round(w, 6) for w in row] for row in attention[:, : self.input_length].tolist()]
+        # Six decimals keep the JSON small; rounded in NumPy, since a Python round() per weight costs
+        # more than the rest of the step view (up to 100 x 100 weights per sentence).
+        weights = (np.round(attention[:, : self.input_length].astype(np.float64), 6).tolist()
                    if attention is not None else [None] * length)
         return [
             Step(chars[token], prob, [(chars[a], p) for a, p in zip(top_ids, top_probs)], row_weights)
@@ -262,6 +286,20 @@ class Translator:
         return results  # type: ignore[return-value]
 
     def _decode(self, prepared: Sequence[_Prepared], options: DecodeOptions) -> list[Translation]:
+        slices = min(PARALLEL_THREADS, len(prepared) // PARALLEL_MIN_ROWS)
+        if slices < 2:
+            return self._decode_slice(prepared, options)
+        # Interleaved slices (rows k, k + n, k + 2n, ...) get sentences of every length, so the
+        # threads finish together; this thread decodes the first slice itself.
+        pool = _worker_pool()
+        others = [pool.submit(self._decode_slice, prepared[k::slices], options) for k in range(1, slices)]
+        results: list[Translation | None] = [None] * len(prepared)
+        results[0::slices] = self._decode_slice(prepared[0::slices], options)
+        for k, future in enumerate(others, start=1):
+            results[k::slices] = future.result()
+        return results  # type: ignore[return-value]
+
+    def _decode_slice(self, prepared: Sequence[_Prepared], options: DecodeOptions) -> list[Translation]:
         ids, lengths = self._encoder_batch(prepared)
         with blas_threads:
             h, c, context = self.weights.start(ids, lengths)

@@ -20,7 +20,9 @@ import math
 import numpy as np
 import pytest
 
-from model import checkpoint, decoding
+import threading
+
+from model import checkpoint, decoding, translator as translator_module
 from model.inference import AttentionWeights, blas_threads
 from model.translator import DecodeOptions
 
@@ -44,6 +46,29 @@ def _texts() -> list[str]:
 def translator(request, tmp_path_factory):
     directory = make_random_checkpoint(tmp_path_factory.mktemp(request.param), request.param, seed=11)
     return checkpoint.load(directory)
+
+
+@pytest.fixture(params=[False, True], ids=["one-thread", "split"])
+def split_batches(request, monkeypatch):
+    """Runs the test twice: batches on one thread, and split across 3 threads from 4 rows on (the
+    engine's parallel path, which real batches take from 2 * PARALLEL_MIN_ROWS rows on any machine
+    with 2 or more cores)."""
+    threads: list[str] = []
+    if request.param:
+        monkeypatch.setattr(translator_module, "PARALLEL_THREADS", 3)
+        monkeypatch.setattr(translator_module, "PARALLEL_MIN_ROWS", 4)
+        monkeypatch.setattr(translator_module, "_pool", None)  # a pool with 2 workers for this test
+        original = translator_module.Translator._decode_slice
+
+        def recording(self, prepared, options):
+            threads.append(threading.current_thread().name)
+            return original(self, prepared, options)
+
+        monkeypatch.setattr(translator_module.Translator, "_decode_slice", recording)
+    yield threads
+    if request.param and request.node.callspec.params.get("batched", True):  # one sentence is never split
+        # A batch's slices ran on this thread and on pool threads (a fast worker may take two).
+        assert any(name.startswith("decode") for name in threads), f"slices decoded on {threads}"
 
 
 # --- the plain reference ------------------------------------------------------------------------
@@ -209,7 +234,7 @@ def _assert_steps_match(result, tokens, probs, attention, top_k, vocab):
 
 
 @pytest.mark.parametrize("batched", [True, False], ids=["batch", "one-by-one"])
-def test_greedy_equals_the_plain_reference(translator, batched):
+def test_greedy_equals_the_plain_reference(translator, batched, split_batches):
     plain, texts = PlainModel(translator), _texts()
     options = DecodeOptions(top_k=4)
     results = (translator.translate_batch(texts, options) if batched
@@ -229,7 +254,7 @@ def test_greedy_equals_the_plain_reference(translator, batched):
 
 
 @pytest.mark.parametrize("length_normalize", [False, True], ids=["sum", "normalized"])
-def test_beam_search_equals_the_plain_reference(translator, length_normalize):
+def test_beam_search_equals_the_plain_reference(translator, length_normalize, split_batches):
     plain, texts = PlainModel(translator), _texts()
     options = DecodeOptions(method="beam", beam_size=3, length_normalize=length_normalize, top_k=3)
     results = translator.translate_batch(texts, options)
@@ -250,7 +275,7 @@ def test_beam_search_equals_the_plain_reference(translator, length_normalize):
         np.testing.assert_allclose([n["score"] for n in alone], [n["score"] for n in together.nbest], atol=1e-5)
 
 
-def test_sampling_equals_the_plain_reference(translator):
+def test_sampling_equals_the_plain_reference(translator, split_batches):
     plain, texts = PlainModel(translator), _texts()
     options = DecodeOptions(method="sample", temperature=0.8, seed=3)
     results = translator.translate_batch(texts, options)
