@@ -25,9 +25,15 @@ import os
 import random
 import tempfile
 import time
+import weakref
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter is noise here
+# Gradio 6.31 rebuilds its /monitoring summary (a pandas DataFrame of the last 10,000 events) after
+# every event by default: 4 ms per request at 1,000 events, 16 ms at 10,000, in a worker thread that
+# holds the GIL the event loop needs. Every 100 events keeps that under 0.2 ms a request; the
+# dashboard's figures are at most 100 events old. Set the variable to 1 for Gradio's behaviour.
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
 
 import gradio as gr  # noqa: E402
 
@@ -441,6 +447,90 @@ class Handlers:
         return model, card, gr.update(value=notice, visible=bool(notice)), self.trained_length(model)
 
 
+class _LazyConfigValues(dict):
+    """A session's `config_values` (block id -> config), built only when something reads it whole.
+
+    Gradio 6.31's SessionState builds the config of every block of the page when a session starts,
+    as a snapshot for its /gradio_api/deep_link route (gr.DeepLinkButton, which this page does not
+    use). Each REST call (`POST /gradio_api/call/translate`) is a new session, so for this page's
+    86 blocks that was ~6 ms of the event loop and ~130 KB kept per request (up to 10,000 sessions):
+    most of the API's overhead over the echo floor. Gradio writes single entries itself (updates,
+    input and output values); the rest are filled in, as before, the first time the whole mapping
+    is read, so the deep-link snapshot is the same.
+    """
+
+    def __init__(self, session, blocks: gr.Blocks):
+        super().__init__()
+        # Weak: no reference cycle; the session's blocks_config is read when filling (a dev-mode
+        # reload replaces it).
+        self._session, self._blocks, self._filled = weakref.ref(session), blocks, False
+
+    def _fill(self) -> None:
+        session = self._session()
+        if self._filled or session is None:
+            return
+        self._filled = True
+        config = session.blocks_config
+        for key, block in config.blocks.items():
+            if key in self._blocks.blocks and not dict.__contains__(self, key):
+                dict.__setitem__(self, key, config.config_for_block(key, [], block))
+
+    def items(self):
+        self._fill()
+        return super().items()
+
+    def values(self):
+        self._fill()
+        return super().values()
+
+    def keys(self):
+        self._fill()
+        return super().keys()
+
+    def __iter__(self):
+        self._fill()
+        return super().__iter__()
+
+    def __len__(self):
+        self._fill()
+        return super().__len__()
+
+
+class _NoBlocks:
+    """What SessionState.__init__ reads from a Blocks, with no blocks to snapshot (see _LazyConfigValues)."""
+
+    def __init__(self, blocks: gr.Blocks):
+        self.default_config, self.blocks = blocks.default_config, {}
+
+
+def _lazy_session_configs(demo: gr.Blocks) -> None:
+    """Have new sessions of `demo` (only) build their block configs lazily; see _LazyConfigValues.
+
+    Wraps gradio.state_holder.SessionState.__init__ once per process; other Blocks are untouched,
+    and a Gradio whose SessionState no longer keeps `config_values` gets the original behaviour.
+    """
+    from gradio import state_holder
+
+    demo._lazy_session_configs = True
+    cls = state_holder.SessionState
+    if getattr(cls.__init__, "_lazy_configs", False):
+        return
+    original = cls.__init__
+
+    @functools.wraps(original)
+    def __init__(self, blocks, *args, **kwargs):
+        if not getattr(blocks, "_lazy_session_configs", False):
+            return original(self, blocks, *args, **kwargs)
+        original(self, _NoBlocks(blocks), *args, **kwargs)
+        if isinstance(getattr(self, "config_values", None), dict) and not self.config_values:
+            self.config_values = _LazyConfigValues(self, blocks)
+        else:  # not the SessionState this was written for: build it as Gradio does
+            original(self, blocks, *args, **kwargs)
+
+    __init__._lazy_configs = True
+    cls.__init__ = __init__
+
+
 def output_folder() -> Path:
     """A fresh folder for one batch-file result, inside Gradio's cache (so Gradio serves the file
     without copying it, and delete_cache removes it); empty folders of deleted results go too."""
@@ -642,6 +732,7 @@ def build_demo(handlers: Handlers, delete_cache: tuple[int, int] | None = DELETE
             handlers.translate_link, [english, model, *options], outputs, api_visibility="private",
         )
     demo.queue(max_size=1024)
+    _lazy_session_configs(demo)
     return demo
 
 

@@ -230,6 +230,26 @@ def test_notice_names_the_failed_source_and_the_next_attempt(registry):
 # --- handlers called directly ------------------------------------------------------------------
 
 
+def test_sessions_build_the_page_config_lazily_and_identically(handlers):
+    """A REST call is a new Gradio session; app.py makes its per-block config snapshot lazy (see
+    _LazyConfigValues). Read whole, the snapshot must equal the one Gradio builds eagerly."""
+    from gradio import state_holder
+
+    demo = app.build_demo(handlers)
+    lazy = state_holder.SessionState(demo)
+    assert isinstance(lazy.config_values, app._LazyConfigValues)
+    assert dict.__len__(lazy.config_values) == 0  # nothing built at session start
+    eager = object.__new__(state_holder.SessionState)
+    state_holder.SessionState.__init__.__wrapped__(eager, demo)  # Gradio's own constructor
+    assert json.dumps(dict(lazy.config_values.items()), sort_keys=True, default=str) == json.dumps(
+        eager.config_values, sort_keys=True, default=str)
+    assert len(list(lazy.components)) == len(list(eager.components)) > 50
+    # Other Blocks keep Gradio's behaviour.
+    with gr.Blocks() as other:
+        gr.Textbox()
+    assert type(state_holder.SessionState(other).config_values) is dict
+
+
 def test_translate_handler_returns_the_translation_as_json(handlers, translator, registry):
     result = asyncio.run(handlers.translate(GOOD, registry.active))
     expected = translator.translate(GOOD)
