@@ -16,8 +16,12 @@ Each figure comes with its floor, timed in the same run: the chain of matrix pro
 had to compute for it (the same shapes, the same step counts, the same rows per step, as recorded
 from an untimed pass), computed the way the engine computes them (`model.inference.matmul`), and
 nothing else. At batch 1 that is a chain of matrix-vector products, in batches a chain of GEMMs.
-The floor is timed with BLAS on one thread (as the engine runs it) and with BLAS's own thread
-count, and the lower is the floor; `ratio_to_floor` is figure / floor. A target that is missed
+The floor is timed with BLAS on one thread (as the engine runs it), with BLAS's own thread
+count, and, where the engine split a batch across threads (translator.PARALLEL_THREADS), with each
+thread's products on a thread of its own; the lowest is the floor; `ratio_to_floor` is figure /
+floor. Beside it, `tanh` times NumPy's float32 tanh over every gate, cell and attentional value the
+figure computed, split the same way: floor + tanh is as fast as this engine can go without a faster
+tanh. A target that is missed
 gets a profile of its figure (cProfile, the functions with the most internal time).
 
 Also: the recipe's own `decoder_model.predict` loop on a few sentences, as the reference (in a
@@ -140,6 +144,7 @@ class Recorder:
         self.weights = translator.weights
         self.config = translator.config
         self.by_thread: dict[int, list[tuple]] = {}  # (rows, inner, cols) or ("batched", batch, rows, inner, cols)
+        self.tanh_by_thread: dict[int, list[tuple]] = {}  # (rows, width) of every tanh the engine takes
         self.decoder_steps = 0  # step calls, summed over threads
         self.decoder_rows = 0
         self._lock = threading.Lock()
@@ -148,9 +153,10 @@ class Recorder:
     def products(self) -> list[tuple]:
         return [p for chain in self.by_thread.values() for p in chain]
 
-    def _add(self, products: list[tuple], rows: int = 0) -> None:
+    def _add(self, products: list[tuple], tanh: list[tuple], rows: int = 0) -> None:
         with self._lock:
             self.by_thread.setdefault(threading.get_ident(), []).extend(products)
+            self.tanh_by_thread.setdefault(threading.get_ident(), []).extend(tanh)
             if rows:
                 self.decoder_steps += 1
                 self.decoder_rows += rows
@@ -180,36 +186,61 @@ class Recorder:
 
     def _encoder(self, lengths: np.ndarray, time_steps: int) -> None:
         lengths = np.minimum(lengths, time_steps)
-        products = []
+        products, tanh = [], []
         for lstm, backwards in self._lstms():
             u = lstm.units
             active = [int((lengths > t).sum()) for t in range(time_steps)]
             steps = [n for n in (active[::-1] if backwards else active) if n]
             # The first step starts from zero states, where h U = 0: the engine skips that product.
             products += [(n, u, 4 * u) for n in steps[1:]]
+            tanh += [shape for n in steps for shape in ((n, 4 * u), (n, u))]  # the gates, then tanh(c)
         if not hasattr(self.weights, "encoder"):  # attention keys and context projections, once per batch
             outputs = self.weights.keys_kernel.shape[0]
             products.append((len(lengths) * time_steps, outputs, self.weights.keys_kernel.shape[1]))
             products.append((len(lengths) * time_steps, outputs, self.weights.combine_kernel.shape[1]))
-        self._add(products)
+        self._add(products, tanh)
 
     def _decoder_step(self, rows: int, input_length: int) -> None:
         w = self.weights
         u = w.decoder.units
         products = [(rows, u, 4 * u)]
+        tanh = [(rows, 4 * u), (rows, u)]
         if input_length:
+            tanh.append((rows, w.combine_kernel.shape[1]))  # the attentional state
             products.append(("batched", rows, input_length, u, 1))  # scores: keys . h
             products.append(("batched", rows, 1, input_length, u))  # weights . projected outputs
             products.append((rows, u, w.combine_kernel.shape[1]))  # h W_c (h rows)
         products.append((rows, u, w.dense_kernel.shape[1]))
-        self._add(products, rows)
+        self._add(products, tanh, rows)
 
 
-def parallel_floor(chains: list[list[tuple]]):
+def tanh_chain(shapes: list[tuple]):
+    """A function that takes NumPy's float32 tanh of arrays of these shapes, in place, and nothing else.
+
+    The gates' and the cell's tanh is the engine's largest cost besides the matrix products, and it
+    cannot be avoided by any reordering: this measures what it costs on this machine, in this run.
+    """
+    rng = np.random.default_rng(0)
+    arrays: dict[tuple, np.ndarray] = {}
+    calls = []
+    for shape in shapes:
+        if shape not in arrays:
+            arrays[shape] = (2 * rng.standard_normal(shape)).astype(np.float32)  # pre-activations' scale
+        calls.append(arrays[shape])
+
+    def run():
+        for a in calls:
+            np.tanh(a, out=a)
+            np.negative(a, out=a)  # keeps the values in range over repeated runs
+
+    return run
+
+
+def parallel_floor(chains: list[list[tuple]], chain=None):
     """Each thread's products on its own thread, all at once, BLAS on one thread each (as the engine runs)."""
     from model.inference import blas_threads
 
-    runs = [floor_chain(chain) for chain in chains]
+    runs = [(chain or floor_chain)(c) for c in chains]
 
     def run():
         def one(fn):
@@ -279,10 +310,14 @@ def measure_model(translator, texts: list[str], repeats: int) -> dict:
                 floor()
 
         floors = {"floor_blas_default": floor, "floor_blas_engine": floor_engine_threads}
-        if len(recorder.by_thread) > 1:  # the engine split the batches across threads
+        split = len(recorder.by_thread) > 1  # the engine split the batches across threads
+        if split:
             floors["floor_parallel"] = parallel_floor(list(recorder.by_thread.values()))
+        tanh = (parallel_floor(list(recorder.tanh_by_thread.values()), tanh_chain) if split
+                else tanh_chain([shape for c in recorder.tanh_by_thread.values() for shape in c]))
         best = best_times({
             **floors,
+            "tanh": tanh,
             "view_off": lambda: run_figure(translator, work, method, batch, False),
             "view_on_top5": lambda: run_figure(translator, work, method, batch, True),
         }, repeats)
@@ -301,6 +336,14 @@ def measure_model(translator, texts: list[str], repeats: int) -> dict:
                 **({"ms_per_sentence_parallel": round(best["floor_parallel"] / len(work) * 1e3, 4),
                     "engine_threads": len(recorder.by_thread)} if "floor_parallel" in best else {}),
             },
+            # The float32 tanh of every gate, cell and attentional value the figure computed (NumPy's
+            # tanh is scalar code on AVX2 machines), timed alone, split across threads as the engine
+            # splits; floor + tanh is what the engine cannot go below without a faster tanh.
+            "tanh": {"values_per_sentence": round(sum(r * w for c in recorder.tanh_by_thread.values()
+                                                      for r, w in c) / len(work)),
+                     "ms_per_sentence": round(best["tanh"] / len(work) * 1e3, 4),
+                     "floor_plus_tanh_ms_per_sentence": round((floor_s + best["tanh"]) / len(work) * 1e3, 4),
+                     "floor_plus_tanh_sentences_per_s": round(len(work) / (floor_s + best["tanh"]), 1)},
         }
     return figures
 
