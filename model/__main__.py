@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import select
 import shlex
 import sys
 from typing import Iterator
@@ -29,6 +30,7 @@ from .translator import DecodeOptions, InputError  # noqa: E402
 MAX_INPUT_CHARS = 1000  # a long sentence fits 10 times over; a 1 MB line used to take over a minute
 BATCH_LINES = 256  # lines per engine call when they arrive together; one call costs about its longest line
 READ_CHUNK = 64 * 1024  # bytes per read: a file comes in big chunks (big batches), a terminal line by line
+SIGNAL_CHECK_S = 0.25  # how often a read that waits on stdin wakes to see whether Ctrl-C arrived
 EXIT_OK, EXIT_SOME_FAILED, EXIT_CANNOT_RUN, EXIT_INTERRUPTED = 0, 1, 2, 130  # 130 = 128 + SIGINT, as shells use
 TRANSLATE_EPILOG = f"""\
 input limit: a line (or argument) over {MAX_INPUT_CHARS} characters gets an error instead of a translation.
@@ -111,6 +113,20 @@ def _decode_line(raw: bytes, max_chars: int) -> str | InputError:
     return _too_long(max_chars) if len(text) > max_chars else text
 
 
+def _wait_readable(fd: int) -> None:
+    """Return once `fd` has input (or end of file), waking every SIGNAL_CHECK_S meanwhile.
+
+    The kernel may deliver Ctrl-C to any thread that does not block it: BLAS's worker threads and the
+    engine's decode threads (translator.PARALLEL_THREADS) included. Then only a flag is set, and a main
+    thread blocked in read() would sleep on until the next line arrived. Waking on a timeout lets
+    Python see the flag and raise KeyboardInterrupt. (POSIX only: Windows' select takes no pipes.)
+    """
+    if os.name != "posix":
+        return
+    while not select.select([fd], [], [], SIGNAL_CHECK_S)[0]:
+        pass
+
+
 def stdin_lines(fd: int, max_chars: int = MAX_INPUT_CHARS) -> Iterator[list[tuple[int, str | InputError]]]:
     """Read `fd` as lines of UTF-8 and yield, after every read, the lines it completed.
 
@@ -131,6 +147,7 @@ def stdin_lines(fd: int, max_chars: int = MAX_INPUT_CHARS) -> Iterator[list[tupl
     skipping = False  # inside a line already known to be too long: drop bytes up to its newline
     number = 0
     while True:
+        _wait_readable(fd)
         chunk = os.read(fd, READ_CHUNK)
         at_eof = not chunk
         if at_eof and (pending or skipping):

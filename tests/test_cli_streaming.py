@@ -49,9 +49,9 @@ def run_cli(*args, stdin: bytes, env=None, timeout=120):
                           capture_output=True, cwd=REPO, env=env or cli_env(), timeout=timeout)
 
 
-def start_cli(*args):
+def start_cli(*args, env=None):
     return subprocess.Popen([sys.executable, "-m", "model", "translate", *map(str, args)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, env=cli_env(), bufsize=0)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, env=env or cli_env(), bufsize=0)
 
 
 def read_line(stream, timeout: float) -> bytes:
@@ -146,6 +146,32 @@ def test_ctrl_c_flushes_and_exits_130_with_one_line(model_dir):
         assert "Traceback" not in stderr
         assert len(stderr.strip().splitlines()) == 1 and "interrupted" in stderr
         assert proc.stdout.read() == b""
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+# tgkill(2) sends a signal to one thread of another process; Python has no wrapper for it.
+SYS_TGKILL = {"x86_64": 234, "aarch64": 131}.get(__import__("platform").machine())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or SYS_TGKILL is None, reason="tgkill is Linux-only")
+def test_ctrl_c_delivered_to_a_worker_thread_still_stops_a_waiting_read(model_dir):
+    """The kernel may hand a Ctrl-C to any thread (BLAS's workers, the engine's decode threads). Then
+    only a flag is set; the main thread, waiting in read() for the next line, must still notice."""
+    import ctypes
+
+    proc = start_cli("--model", model_dir, "--jsonl", env=cli_env(OPENBLAS_NUM_THREADS="2"))
+    try:
+        send(proc, "Go.\n")
+        assert json.loads(read_line(proc.stdout, START_S))["input"] == "Go."
+        others = sorted(int(tid) for tid in os.listdir(f"/proc/{proc.pid}/task") if int(tid) != proc.pid)
+        if not others:
+            pytest.skip("the command runs no thread besides its main one on this machine")
+        libc = ctypes.CDLL(None, use_errno=True)
+        assert libc.syscall(SYS_TGKILL, proc.pid, others[-1], int(signal.SIGINT)) == 0, ctypes.get_errno()
+        assert proc.wait(timeout=ANSWER_S) == 130
+        assert "interrupted" in proc.stderr.read().decode("utf-8")
     finally:
         proc.kill()
         proc.wait()
