@@ -49,9 +49,17 @@ def run_cli(*args, stdin: bytes, env=None, timeout=120):
                           capture_output=True, cwd=REPO, env=env or cli_env(), timeout=timeout)
 
 
+# A shell without job control starts background commands (`pytest &`) with SIGINT ignored, children
+# inherit that, and Python then leaves Ctrl-C ignored: the interactive command starts through this
+# shim, which restores the default and execs it (same process), as a terminal would start it.
+SIGINT_DEFAULT_EXEC = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                       "os.execv(sys.executable, [sys.executable] + sys.argv[1:])")
+
+
 def start_cli(*args, env=None):
-    return subprocess.Popen([sys.executable, "-m", "model", "translate", *map(str, args)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, env=env or cli_env(), bufsize=0)
+    return subprocess.Popen([sys.executable, "-c", SIGINT_DEFAULT_EXEC, "-m", "model", "translate", *map(str, args)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
+                            env=env or cli_env(), bufsize=0)
 
 
 def read_line(stream, timeout: float) -> bytes:
