@@ -236,11 +236,12 @@ def tanh_chain(shapes: list[tuple]):
     return run
 
 
-def parallel_floor(chains: list[list[tuple]], chain=None):
-    """Each thread's products on its own thread, all at once, BLAS on one thread each (as the engine runs)."""
+def in_parallel(chains: list[list[tuple]], make_run):
+    """`make_run(chain)` for each thread's chain, all run at once on threads of their own, BLAS on one
+    thread each (as the engine runs); one chain runs on the calling thread alone."""
     from model.inference import blas_threads
 
-    runs = [(chain or floor_chain)(c) for c in chains]
+    runs = [make_run(c) for c in chains]
 
     def run():
         def one(fn):
@@ -312,9 +313,8 @@ def measure_model(translator, texts: list[str], repeats: int) -> dict:
         floors = {"floor_blas_default": floor, "floor_blas_engine": floor_engine_threads}
         split = len(recorder.by_thread) > 1  # the engine split the batches across threads
         if split:
-            floors["floor_parallel"] = parallel_floor(list(recorder.by_thread.values()))
-        tanh = (parallel_floor(list(recorder.tanh_by_thread.values()), tanh_chain) if split
-                else tanh_chain([shape for c in recorder.tanh_by_thread.values() for shape in c]))
+            floors["floor_parallel"] = in_parallel(list(recorder.by_thread.values()), floor_chain)
+        tanh = in_parallel(list(recorder.tanh_by_thread.values()), tanh_chain)
         best = best_times({
             **floors,
             "tanh": tanh,
