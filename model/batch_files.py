@@ -77,6 +77,10 @@ class BatchRow:
     error: str = ""
     extra: dict[str, str] = field(default_factory=dict)  # a .csv's other cells by column name, in file order
 
+    def __post_init__(self):
+        if self.blank and not self.error:  # one rule for every row, read from a file or made by a caller
+            self.error = BLANK_ROW
+
     @property
     def blank(self) -> bool:
         """Nothing to translate: the row is kept (and reported) but never sent to the model."""
@@ -150,9 +154,6 @@ def read_batch_file(path: str | os.PathLike, max_rows: int = MAX_BATCH_ROWS, max
             rows = _read_csv_rows(text, path.name)
         except csv.Error as err:
             raise BatchFileError(f"{path.name}: not a readable CSV file ({err})") from None
-    for row in rows:
-        if row.blank:
-            row.error = BLANK_ROW
     sentences = sum(not row.blank for row in rows)
     if not sentences:
         raise BatchFileError(f"{path.name}: no sentences found")
@@ -177,12 +178,7 @@ def translate_rows(translator: Translator, rows: list[BatchRow], options: Decode
         progress: called as progress(done, total) after each chunk.
     """
     for start in range(0, len(rows), chunk):
-        part = []
-        for row in rows[start : start + chunk]:
-            if row.blank:
-                row.error = BLANK_ROW
-            else:
-                part.append(row)
+        part = [row for row in rows[start : start + chunk] if not row.blank]  # a blank row has its error
         texts = []
         for row in part:
             try:
