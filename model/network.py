@@ -21,7 +21,7 @@ ENCODER_INPUTS = "encoder_inputs"
 DECODER_INPUTS = "decoder_inputs"
 ENCODER_EMBEDDING = "encoder_embedding"
 DECODER_EMBEDDING = "decoder_embedding"
-ENCODER_LSTM = "encoder_lstm"
+ENCODER_LSTM = "encoder_lstm"  # the first (or only) encoder layer; stacked ones are encoder_layer_name(k)
 DECODER_LSTM = "decoder_lstm"
 DECODER_DROPOUT = "decoder_dropout"
 DECODER_DENSE = "decoder_dense"
@@ -29,6 +29,11 @@ DECODER_DENSE = "decoder_dense"
 ATTENTION_KEYS = "attention_keys"  # W_a: encoder outputs -> keys, computed once per sentence
 ATTENTION = "attention"  # softmax(h_t . keys) over the unmasked English characters -> context
 ATTENTION_COMBINE = "attention_combine"  # tanh([context; h_t] W_c + b_c): Luong's attentional state
+
+
+def encoder_layer_name(index: int) -> str:
+    """Name of encoder layer `index` (0-based): "encoder_lstm", then "encoder_lstm_2", "encoder_lstm_3", ..."""
+    return ENCODER_LSTM if index == 0 else f"{ENCODER_LSTM}_{index + 1}"
 
 
 def _embedded_inputs(config: ModelConfig):
@@ -49,16 +54,17 @@ def _embedded_inputs(config: ModelConfig):
     return encoder_inputs, decoder_inputs, encoder_x, decoder_x
 
 
-def build_training_model(config: ModelConfig, with_attention_scores: bool = False):
+def build_training_model(config: ModelConfig, with_attention_scores: bool = False, output_dtype: str | None = None):
     """The teacher-forced training model: [encoder_inputs, decoder_inputs] -> next-char probabilities.
 
     Args:
         config: the network's shapes; `config.attention` picks `build_attention_model`.
         with_attention_scores: attention models only: also output the attention weights
             (batch, decoder steps, encoder steps), for the equivalence tests and the alignment plot.
+        output_dtype: the softmax layer's dtype policy (attention models; None: the global one).
     """
     if config.attention:
-        return build_attention_model(config, with_attention_scores)
+        return build_attention_model(config, with_attention_scores, output_dtype)
     import keras
 
     onehot = config.input_encoding == "onehot"
@@ -81,7 +87,7 @@ def build_training_model(config: ModelConfig, with_attention_scores: bool = Fals
     return keras.Model([encoder_inputs, decoder_inputs], outputs, name="seq2seq")
 
 
-def build_attention_model(config: ModelConfig, with_attention_scores: bool = False):
+def build_attention_model(config: ModelConfig, with_attention_scores: bool = False, output_dtype: str | None = None):
     """The `attention` recipe's network: the recipe's encoder-decoder plus Luong attention.
 
     What changes from the recipe, in reading order:
@@ -98,16 +104,20 @@ def build_attention_model(config: ModelConfig, with_attention_scores: bool = Fal
     import keras
 
     encoder_inputs, decoder_inputs, encoder_x, decoder_x = _embedded_inputs(config)
-    encoder_lstm = keras.layers.LSTM(
-        config.encoder_units, return_sequences=True, return_state=True, dropout=config.dropout, name=ENCODER_LSTM
-    )
-    if config.bidirectional:
-        encoder_lstm = keras.layers.Bidirectional(encoder_lstm, merge_mode="concat", name=ENCODER_LSTM)
-        encoder_outputs, fwd_h, fwd_c, bwd_h, bwd_c = encoder_lstm(encoder_x)
+    encoder_outputs = encoder_x
+    for index in range(config.encoder_layers):  # the keras.io recipe and `attention` have one layer
+        name = encoder_layer_name(index)
+        encoder_lstm = keras.layers.LSTM(
+            config.encoder_units, return_sequences=True, return_state=True, dropout=config.dropout, name=name
+        )
+        if config.bidirectional:
+            encoder_lstm = keras.layers.Bidirectional(encoder_lstm, merge_mode="concat", name=name)
+            encoder_outputs, fwd_h, fwd_c, bwd_h, bwd_c = encoder_lstm(encoder_outputs)
+        else:
+            encoder_outputs, state_h, state_c = encoder_lstm(encoder_outputs)
+    if config.bidirectional:  # the top layer's two final states, side by side, seed the decoder
         state_h = keras.layers.Concatenate(name="encoder_state_h")([fwd_h, bwd_h])
         state_c = keras.layers.Concatenate(name="encoder_state_c")([fwd_c, bwd_c])
-    else:
-        encoder_outputs, state_h, state_c = encoder_lstm(encoder_x)
     decoder_lstm = keras.layers.LSTM(
         config.latent_dim, return_sequences=True, return_state=True, dropout=config.dropout, name=DECODER_LSTM
     )
@@ -123,7 +133,8 @@ def build_attention_model(config: ModelConfig, with_attention_scores: bool = Fal
     attentional = keras.layers.Dense(config.latent_dim, activation="tanh", name=ATTENTION_COMBINE)(combined)
     if config.dropout:
         attentional = keras.layers.Dropout(config.dropout, name=DECODER_DROPOUT)(attentional)
-    outputs = keras.layers.Dense(config.num_decoder_tokens, activation="softmax", name=DECODER_DENSE)(attentional)
+    outputs = keras.layers.Dense(config.num_decoder_tokens, activation="softmax", name=DECODER_DENSE,
+                                 dtype=output_dtype)(attentional)
     model_outputs = [outputs, scores] if with_attention_scores else outputs
     return keras.Model([encoder_inputs, decoder_inputs], model_outputs, name="seq2seq_attention")
 
@@ -171,16 +182,19 @@ def expected_shapes(config: ModelConfig) -> dict[str, list[tuple[int, ...]]]:
     embedded = config.input_encoding == "embedding"
     enc_in = config.embedding_dim if embedded else n_in
     dec_in = config.embedding_dim if embedded else n_out
+    directions = 2 if config.bidirectional else 1
     shapes = {
-        ENCODER_LSTM: lstm(enc_in, config.encoder_units) * (2 if config.bidirectional else 1),
+        ENCODER_LSTM: lstm(enc_in, config.encoder_units) * directions,
         DECODER_LSTM: lstm(dec_in, u),
         DECODER_DENSE: [(u, n_out), (n_out,)],
     }
     if embedded:
         shapes[ENCODER_EMBEDDING] = [(n_in + 1, config.embedding_dim)]
         shapes[DECODER_EMBEDDING] = [(n_out + 1, config.embedding_dim)]
+    encoder_output = config.encoder_units * directions
+    for index in range(1, config.encoder_layers):  # stacked layers read the layer below's outputs
+        shapes[encoder_layer_name(index)] = lstm(encoder_output, config.encoder_units) * directions
     if config.attention:
-        encoder_output = config.encoder_units * (2 if config.bidirectional else 1)
         shapes[ATTENTION_KEYS] = [(encoder_output, u)]
         shapes[ATTENTION_COMBINE] = [(encoder_output + u, u), (u,)]
     return shapes

@@ -32,6 +32,7 @@ import numpy as np
 from .config import ModelConfig, TrainConfig
 from .data import HeldoutSpec, Pair, split_pairs, vectorize_masked, vectorize_onehot, wrap_target
 from .network import build_training_model
+from .run_state import STATE_DIR, average_weights, load_weights
 from .vocab import Vocabulary
 
 STRATEGIES = ("default", "mirrored", "multiworker")
@@ -48,6 +49,9 @@ class TrainingResult:
     interrupted: bool
     data_info: dict
     first_epoch: int = 0  # > 0 when the run resumed from a backup after that many finished epochs
+    resumptions: int = 0  # how many times the run was restarted from its backup
+    best_epoch: int | None = None  # 0-based epoch with the lowest validation loss
+    averaging: dict | None = None  # checkpoint averaging's figures, when the recipe tries it
 
 
 def get_strategy(name: str):
@@ -138,8 +142,31 @@ class _EpochTimer:
         self.callback = Timer()
 
 
-def _bucketed_dataset(enc_texts, dec_texts, vocab, batch_size, seed, shuffle):
-    """A tf.data pipeline of batches of similar length, each padded only to its own longest text."""
+class _EpochCounter:
+    """The epoch Keras is running, for the data pipeline: each epoch's batch order is drawn from
+    (seed, epoch) alone, so a resumed run sees the batches in the order an unbroken one would."""
+
+    def __init__(self):
+        import keras
+
+        counter = self
+
+        class Callback(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                counter.epoch = epoch
+
+        self.epoch = 0
+        self.callback = Callback()
+
+
+def _bucketed_dataset(enc_texts, dec_texts, vocab, batch_size, seed, shuffle, epochs: _EpochCounter | None = None,
+                      num_classes: int = 0):
+    """A tf.data pipeline of batches of similar length, each padded only to its own longest text.
+
+    Args:
+        shuffle: draw a new batch order every epoch from (seed, the epoch `epochs` reports).
+        num_classes: > 0 gives one-hot targets of this width (label smoothing needs them); 0 sparse ids.
+    """
     import tensorflow as tf
 
     order = np.argsort([len(t) for t in dec_texts], kind="stable")
@@ -149,10 +176,11 @@ def _bucketed_dataset(enc_texts, dec_texts, vocab, batch_size, seed, shuffle):
         enc, dec_in, dec_out = vectorize_masked([enc_texts[i] for i in idx], [dec_texts[i] for i in idx], vocab)
         weights = (dec_out >= 0).astype("float32")
         batches.append(((enc, dec_in), np.maximum(dec_out, 0), weights))
-    rng = np.random.default_rng(seed)
 
     def generate():
-        for b in rng.permutation(len(batches)) if shuffle else range(len(batches)):
+        # Keras may start an iterator ahead and drop it, so nothing here carries over between calls.
+        order = np.random.default_rng([seed, epochs.epoch if epochs else 0]).permutation(len(batches))
+        for b in order if shuffle else range(len(batches)):
             yield batches[b]
 
     spec = (
@@ -161,6 +189,8 @@ def _bucketed_dataset(enc_texts, dec_texts, vocab, batch_size, seed, shuffle):
         tf.TensorSpec((None, None), tf.float32),
     )
     dataset = tf.data.Dataset.from_generator(generate, output_signature=spec)
+    if num_classes:
+        dataset = dataset.map(lambda x, y, w: (x, tf.one_hot(y, num_classes), w))
     return dataset.apply(tf.data.experimental.assert_cardinality(len(batches))).prefetch(2)
 
 
@@ -181,24 +211,41 @@ class _Run:
     vocab: Vocabulary
     train_idx: np.ndarray
     val_idx: np.ndarray
+    epochs: _EpochCounter = None  # set in __post_init__
+
+    def __post_init__(self):
+        self.epochs = _EpochCounter()
+        self.state = None  # the RunState callback, made by `callbacks()`
 
     def pick(self, texts: list[str], idx: np.ndarray) -> list[str]:
         return [texts[i] for i in idx]
 
     def bucketed(self, idx: np.ndarray, shuffle: bool):
         """Bucketed batches of the pairs at `idx` (see `_bucketed_dataset`)."""
+        smoothing = self.config.label_smoothing > 0
         return _bucketed_dataset(self.pick(self.input_texts, idx), self.pick(self.target_texts, idx), self.vocab,
-                                 self.config.batch_size, self.config.seed, shuffle)
+                                 self.config.batch_size, self.config.seed, shuffle, self.epochs,
+                                 self.vocab.num_decoder_tokens if smoothing else 0)
 
     def callbacks(self, *extra) -> tuple[_EpochTimer, list]:
-        """The epoch timer, early stopping when asked for, resumable backups, then `extra`."""
+        """The epoch timer, the run's resumable state (schedule, early stopping), backups, then `extra`."""
+        import os
+        import tempfile
+
         import keras
 
+        from .run_state import make_callback
+
+        config = self.config
         timer = _EpochTimer()
-        callbacks = [timer.callback, *extra]
-        if self.config.early_stopping_patience:
-            callbacks.append(keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=self.config.early_stopping_patience, restore_best_weights=True))
+        # Without a backup directory the state still needs a place for the epochs' weights.
+        state_dir = (os.path.join(os.path.dirname(os.path.abspath(self.backup_dir)), STATE_DIR) if self.backup_dir
+                     else tempfile.mkdtemp(prefix="cl_s2s-run-"))
+        self.state = make_callback(state_dir, lr_schedule=config.lr_schedule, lr_patience=config.lr_patience,
+                                   early_stopping_patience=config.early_stopping_patience,
+                                   min_delta=config.min_delta, keep_last=config.average_last)
+        # RunState saves before BackupAndRestore, so its records never lag the weights they describe.
+        callbacks = [self.epochs.callback, timer.callback, self.state, *extra]
         if self.backup_dir:
             # Saves weights, optimizer and epoch after every epoch; a run started again with the same
             # directory resumes after the last finished epoch (train.py --resume).
@@ -206,16 +253,28 @@ class _Run:
         return timer, callbacks
 
     def fit(self, model, callbacks: list, timer: _EpochTimer, model_config: ModelConfig, **fit_args) -> TrainingResult:
-        """model.fit, keeping what was learned on Ctrl-C, and the result every recipe returns."""
+        """model.fit, keeping what was learned on Ctrl-C, and the result every recipe returns.
+
+        After a run that finished, the best epoch's weights are restored when early stopping is on,
+        and the mean of the last `average_last` epochs replaces them if its validation loss is lower.
+        """
         started = time.perf_counter()
         interrupted = False
         try:
-            history = model.fit(epochs=self.config.epochs, callbacks=callbacks, verbose=self.verbose, **fit_args).history
+            model.fit(epochs=self.config.epochs, callbacks=callbacks, verbose=self.verbose, **fit_args)
         except KeyboardInterrupt:
             # Nothing lost: the caller still saves what was learned so far, marked as interrupted.
             interrupted = True
-            history = model.history.history if model.history else {}
-        training_time = time.perf_counter() - started
+        state = self.state
+        averaging = None
+        if not interrupted:
+            best = state.best_epoch()
+            last = state.records[-1]["epoch"] if state.records else None
+            if self.config.early_stopping_patience and best is not None and best != last:
+                model.set_weights(load_weights(state.weights_path(best)))
+            if self.config.average_last and fit_args.get("validation_data") is not None:
+                averaging = self._try_average(model, fit_args["validation_data"])
+        this_run = time.perf_counter() - started
         data_info = {
             "num_pairs_read": len(self.pairs),
             "num_training_pairs": len(self.train_idx),
@@ -226,17 +285,36 @@ class _Run:
             "heldout": {**self.spec.to_dict(), "num_pairs": len(self.heldout),
                         "num_sentences": len({p.english for p in self.heldout})},
         }
+        epoch_times = state.epoch_times()
         return TrainingResult(
             model=model,
             vocab=self.vocab,
             model_config=model_config,
-            history={k: [float(v) for v in vals] for k, vals in history.items()},
-            epoch_times=[round(t, 3) for t in timer.callback.times],
-            training_time=round(training_time, 2),
+            history=state.history(),
+            epoch_times=epoch_times,
+            # Across restarts: every epoch's own time, plus what this process spent outside epochs.
+            training_time=round(sum(epoch_times) + max(0.0, this_run - sum(timer.callback.times)), 2),
             interrupted=interrupted,
             data_info=data_info,
             first_epoch=timer.callback.epochs[0] if timer.callback.epochs else 0,
+            resumptions=state.resumptions,
+            best_epoch=state.best_epoch(),
+            averaging=averaging,
         )
+
+    def _try_average(self, model, validation_data) -> dict:
+        """Checkpoint averaging: the mean of the last `average_last` epochs' weights, kept only if better."""
+        state = self.state
+        epochs = [r["epoch"] for r in state.records][-self.config.average_last:]
+        current = model.get_weights()
+        current_loss = float(model.evaluate(validation_data, verbose=0, return_dict=True)["loss"])
+        model.set_weights(average_weights([state.weights_path(e) for e in epochs]))
+        averaged_loss = float(model.evaluate(validation_data, verbose=0, return_dict=True)["loss"])
+        kept = averaged_loss < current_loss
+        if not kept:
+            model.set_weights(current)
+        return {"epochs": [e + 1 for e in epochs], "val_loss_averaged": round(averaged_loss, 5),
+                "val_loss_without": round(current_loss, 5), "kept": kept}
 
 
 def train_keras_io(run: _Run) -> TrainingResult:
@@ -278,7 +356,12 @@ def train_fast(run: _Run) -> TrainingResult:
 
 
 def train_attention(run: _Run) -> TrainingResult:
-    """fast's data pipeline and loss, with a bidirectional encoder, Luong attention and cosine decay."""
+    """fast's data pipeline with a bidirectional encoder and Luong attention (the attention and large recipes).
+
+    attention: one encoder layer and a cosine decay over a fixed number of epochs. large: more
+    capacity, label smoothing, bfloat16 compute, and a rate that halves on plateaus until early
+    stopping ends the run.
+    """
     import keras
 
     config, vocab = run.config, run.vocab
@@ -286,19 +369,50 @@ def train_attention(run: _Run) -> TrainingResult:
         num_encoder_tokens=vocab.num_encoder_tokens, num_decoder_tokens=vocab.num_decoder_tokens,
         latent_dim=config.latent_dim, input_encoding="embedding", embedding_dim=config.embedding_dim,
         encoder_padding="masked", dropout=config.dropout, attention=True, bidirectional=True,
+        encoder_layers=config.encoder_layers,
     )
     train_data = run.bucketed(run.train_idx, shuffle=True)
     with get_strategy(run.strategy).scope():
-        model = build_training_model(model_config)
-        # The rate falls from `learning_rate` to 0 over exactly `epochs` epochs: large steps early,
-        # fine ones at the end, and no validation-driven decisions that a resumed run could make differently.
-        schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=config.epochs * len(train_data))
-        model.compile(optimizer=_optimizer(config, schedule), loss="sparse_categorical_crossentropy",
-                      weighted_metrics=["accuracy"])
+        model = _build(model_config, config.mixed_precision)
+        if config.lr_schedule == "cosine":
+            # The rate falls from `learning_rate` to 0 over exactly `epochs` epochs: large steps early,
+            # fine ones at the end, and no validation-driven decisions at all.
+            rate = keras.optimizers.schedules.CosineDecay(config.learning_rate,
+                                                          decay_steps=config.epochs * len(train_data))
+        else:
+            rate = config.learning_rate  # "plateau": RunState halves it; "constant": left alone
+        model.compile(optimizer=_optimizer(config, rate), loss=_loss(config), weighted_metrics=["accuracy"])
     timer, callbacks = run.callbacks()
     return run.fit(model, callbacks, timer, model_config, x=train_data,
                    validation_data=run.bucketed(run.val_idx, shuffle=False) if len(run.val_idx) else None,
                    shuffle=False)
+
+
+def _build(model_config: ModelConfig, mixed_precision: bool):
+    """The training network; with `mixed_precision`, layers compute in bfloat16 over float32 weights.
+
+    The output layer stays float32 (so do the saved weights, and the engine that reads them):
+    probabilities near 0 or 1 need more than bfloat16's 8 bits of mantissa.
+    """
+    import keras
+
+    if not mixed_precision:
+        return build_training_model(model_config)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        return build_training_model(model_config, output_dtype="float32")
+    finally:
+        keras.config.set_dtype_policy(previous)  # layers keep the policy they were built with
+
+
+def _loss(config: TrainConfig):
+    """Sparse crossentropy, or with label smoothing the one-hot crossentropy Keras smooths itself."""
+    import keras
+
+    if config.label_smoothing:
+        return keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
+    return "sparse_categorical_crossentropy"
 
 
 def _optimizer(config: TrainConfig, learning_rate):
@@ -309,7 +423,8 @@ def _optimizer(config: TrainConfig, learning_rate):
     return keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=1.0)
 
 
-RECIPE_TRAINERS = {"keras-io": train_keras_io, "fast": train_fast, "attention": train_attention}
+RECIPE_TRAINERS = {"keras-io": train_keras_io, "fast": train_fast, "attention": train_attention,
+                   "large": train_attention}
 
 
 def train(

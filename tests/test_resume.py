@@ -73,7 +73,9 @@ def test_resume_continues_a_killed_run_to_the_planned_epochs(tmp_path, shared_da
     first = metadata["resumed_from_epoch"]
     assert 1 <= first < EPOCHS
     assert metadata["epochs_run"] == EPOCHS
-    assert len(metadata["history"]["loss"]) == EPOCHS - first
+    # The history, epoch times and resumption count span the whole run, not just the resumed part.
+    assert len(metadata["history"]["loss"]) == len(metadata["epoch_times_s"]) == EPOCHS
+    assert metadata["resumptions"] == 1
     assert not (out / ".backup").exists(), "a finished run leaves nothing to resume"
     assert "--resume" in metadata["command"]
 

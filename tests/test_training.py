@@ -56,7 +56,7 @@ def test_recipe_compiles_like_the_keras_io_example(runs, pairs):
     assert isinstance(model.optimizer, keras.optimizers.RMSprop)
     assert float(model.optimizer.learning_rate) == pytest.approx(0.001)  # RMSprop's default, the recipe's
     assert model.loss == "categorical_crossentropy"
-    assert set(result.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert set(result.history) == {"loss", "accuracy", "val_loss", "val_accuracy", "lr"}  # lr: RunState records it
     # Keras' validation_split: the last 20% of the 120 pairs, unshuffled.
     assert (result.data_info["num_training_pairs"], result.data_info["num_validation_pairs"]) == (96, 24)
     assert result.model_config.input_encoding == "onehot" and result.model_config.encoder_padding == "spaces"
