@@ -49,6 +49,7 @@ from .network import (
     ENCODER_EMBEDDING,
     ENCODER_LSTM,
     build_training_model,
+    encoder_layer_name,
     expected_shapes,
     engine_weights_from_arrays,
     layer_arrays,
@@ -475,10 +476,11 @@ def layer_specs(config: ModelConfig) -> dict[str, tuple[str, dict[str, Any]]]:
     with other settings would be computed wrongly, so it is refused.
     """
     u, n_in, n_out = config.latent_dim, config.num_encoder_tokens, config.num_decoder_tokens
+    encoder_spec = (("Bidirectional", {"merge_mode": "concat", "layer": _lstm_spec(config.encoder_units),
+                                       "backward_layer": _lstm_spec(config.encoder_units, backwards=True)})
+                    if config.bidirectional else _lstm_spec(config.encoder_units))
     specs: dict[str, tuple[str, dict[str, Any]]] = {
-        ENCODER_LSTM: ("Bidirectional", {"merge_mode": "concat", "layer": _lstm_spec(config.encoder_units),
-                                         "backward_layer": _lstm_spec(config.encoder_units, backwards=True)})
-        if config.bidirectional else _lstm_spec(config.encoder_units),
+        **{encoder_layer_name(index): encoder_spec for index in range(config.encoder_layers)},
         DECODER_LSTM: _lstm_spec(u),
         DECODER_DENSE: ("Dense", {"units": n_out, "activation": "softmax", "use_bias": True}),
     }

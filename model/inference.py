@@ -34,6 +34,8 @@ projections e_s C are computed once per sentence beside the keys, so a step mult
 
 A bidirectional encoder runs a second LSTM from each sentence's last character back to its first;
 its outputs sit beside the forward ones, and the two final states, concatenated, seed the decoder.
+A stacked encoder (the `large` recipe) repeats that over the layer below's outputs instead of the
+characters; the top layer's outputs are attended over and its final states seed the decoder.
 Encoders run their batch sorted by length, longest first, so the rows still reading at a step are a
 prefix of the batch and finished rows cost nothing.
 """
@@ -121,15 +123,28 @@ class LSTMWeights:
     def units(self) -> int:
         return self.recurrent_kernel.shape[0]
 
-    @cached_property
-    def fused(self) -> _FusedLSTM:
+    def _layout(self) -> tuple[np.ndarray, np.ndarray]:
+        """(column order, column scale) of the engine's layout."""
         u = self.units
         order = np.r_[0 : 2 * u, 3 * u : 4 * u, 2 * u : 3 * u]  # Keras' i, f, g, o -> i, f, o, g
         scale = np.ones(4 * u, dtype=np.float32)
         scale[: 3 * u] = 0.5  # sigmoid(z) = 0.5 + 0.5 tanh(z / 2); halving is exact in floating point
+        return order, scale
+
+    @cached_property
+    def fused(self) -> _FusedLSTM:
+        order, scale = self._layout()
         table = (np.asarray(self.input_table, np.float32) + np.asarray(self.bias, np.float32))[:, order] * scale
         kernel = np.asarray(self.recurrent_kernel, np.float32)[:, order] * scale
-        return _FusedLSTM(np.ascontiguousarray(table), np.ascontiguousarray(kernel), u)
+        return _FusedLSTM(np.ascontiguousarray(table), np.ascontiguousarray(kernel), self.units)
+
+    @cached_property
+    def fused_kernel(self) -> tuple[np.ndarray, np.ndarray]:
+        """(input kernel, bias) in the engine's layout, for a layer whose inputs are vectors (a stacked
+        encoder layer reads the layer below's outputs): there `input_table` is the (inputs, 4u) kernel."""
+        order, scale = self._layout()
+        kernel = np.asarray(self.input_table, np.float32)[:, order] * scale
+        return np.ascontiguousarray(kernel), np.asarray(self.bias, np.float32)[order] * scale
 
     def step(self, token_ids: np.ndarray, h: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One step for a batch: (h', c'). The inputs are left unchanged."""
@@ -178,24 +193,31 @@ def _input_rows(table: np.ndarray, token_ids: np.ndarray) -> np.ndarray:
     return table[int(token_ids[0])] if len(token_ids) == 1 else table[token_ids]
 
 
-def run_lstm(lstm: LSTMWeights, token_ids: np.ndarray, lengths: np.ndarray, backwards: bool = False,
-             outputs: bool = True):
+def run_lstm(lstm: LSTMWeights, token_ids: np.ndarray | None, lengths: np.ndarray, backwards: bool = False,
+             outputs: bool = True, features: np.ndarray | None = None):
     """Run `lstm` over each row's first `lengths[r]` ids; returns (outputs (batch, time, units), h, c).
+
+    A stacked layer reads `features` (batch, time, inputs), the layer below's outputs, instead of ids.
 
     Forwards, row r reads positions 0 .. len-1; backwards, len-1 .. 0, which is what Keras' masked
     `go_backwards` LSTM computes: the padding it meets first is masked and leaves the zero state alone.
     A row's output past its length is its last state (forwards) or zero (backwards). With
     `outputs=False` only (None, h, c) is computed.
     """
-    token_ids = np.asarray(token_ids)
     lengths = np.asarray(lengths)
-    batch, time = token_ids.shape
+    batch, time = (np.shape(token_ids) if features is None else features.shape[:2])
     u = lstm.units
     # Longest rows first, so the rows still reading at any step are a prefix: no masking, no gathers.
     order = np.argsort(-lengths, kind="stable")
     sorted_lengths = np.minimum(lengths[order], time)
     active = (sorted_lengths[None, :] > np.arange(time)[:, None]).sum(axis=1).tolist()  # rows reading at step t
-    inputs = lstm.fused.table[token_ids[order].T]  # (time, batch, 4u): every input row at once
+    if features is None:
+        inputs = lstm.fused.table[np.asarray(token_ids)[order].T]  # (time, batch, 4u): every input row at once
+    else:  # one 2-D product for every position of every row
+        kernel_in, bias_in = lstm.fused_kernel
+        rows = np.ascontiguousarray(features[order].transpose(1, 0, 2)).reshape(time * batch, -1)
+        inputs = (rows @ kernel_in).reshape(time, batch, 4 * u)
+        inputs += bias_in
     kernel = lstm.fused.recurrent_kernel
     h = np.zeros((batch, u), dtype=np.float32)
     c = np.zeros_like(h)
@@ -277,12 +299,22 @@ class AttentionWeights:
     combine_bias: np.ndarray
     dense_kernel: np.ndarray  # (latent_dim, num_decoder_tokens)
     dense_bias: np.ndarray
+    # Stacked encoder layers above the first, bottom up, each (forward, backward or None); their
+    # LSTMWeights.input_table is the kernel over the layer below's outputs.
+    encoder_stack: tuple[tuple[LSTMWeights, LSTMWeights | None], ...] = ()
 
     def encode(self, token_ids: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(encoder outputs at every position, decoder's initial h, c) for a batch of id rows."""
-        outputs, h, c = run_lstm(self.encoder_forward, token_ids, lengths)
-        if self.encoder_backward is not None:
-            back, h_back, c_back = run_lstm(self.encoder_backward, token_ids, lengths, backwards=True)
+        """(top encoder layer's outputs at every position, decoder's initial h, c) for a batch of id rows."""
+        outputs, h, c = self._encoder_layer(self.encoder_forward, self.encoder_backward, token_ids, lengths, None)
+        for forward, backward in self.encoder_stack:  # each layer reads the one below at every position
+            outputs, h, c = self._encoder_layer(forward, backward, None, lengths, outputs)
+        return outputs, h, c
+
+    @staticmethod
+    def _encoder_layer(forward: LSTMWeights, backward: LSTMWeights | None, token_ids, lengths, features):
+        outputs, h, c = run_lstm(forward, token_ids, lengths, features=features)
+        if backward is not None:
+            back, h_back, c_back = run_lstm(backward, token_ids, lengths, backwards=True, features=features)
             outputs = np.concatenate([outputs, back], axis=2)
             h = np.concatenate([h, h_back], axis=1)
             c = np.concatenate([c, c_back], axis=1)

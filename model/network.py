@@ -201,6 +201,8 @@ def expected_shapes(config: ModelConfig) -> dict[str, list[tuple[int, ...]]]:
 
 
 def _lstm_weights(lstm: list[np.ndarray], embedding: list[np.ndarray] | None = None) -> LSTMWeights:
+    """One LSTM's engine weights: characters enter through a table of rows (one-hot or embedded ids);
+    for a stacked layer, whose inputs are vectors, the table is the kernel itself."""
     kernel, recurrent_kernel, bias = (np.asarray(w, dtype=np.float32) for w in lstm)
     if embedding is not None:
         # Row 0 of the embedding is the masked padding id; real token i lives in row i + 1.
@@ -237,8 +239,12 @@ def _attention_weights(layers: dict[str, list[np.ndarray]], config: ModelConfig)
     (keys_kernel,) = as_float(layers[ATTENTION_KEYS])
     combine_kernel, combine_bias = as_float(layers[ATTENTION_COMBINE])
     dense_kernel, dense_bias = as_float(layers[DECODER_DENSE])
+    stack = []
+    for index in range(1, config.encoder_layers):
+        arrays = layers[encoder_layer_name(index)]
+        stack.append((_lstm_weights(arrays[:3]), _lstm_weights(arrays[3:6]) if config.bidirectional else None))
     return AttentionWeights(forward, backward, _lstm_weights(layers[DECODER_LSTM], layers[DECODER_EMBEDDING]),
-                            keys_kernel, combine_kernel, combine_bias, dense_kernel, dense_bias)
+                            keys_kernel, combine_kernel, combine_bias, dense_kernel, dense_bias, tuple(stack))
 
 
 def engine_weights(model, config: ModelConfig) -> Seq2SeqWeights:

@@ -40,6 +40,9 @@ KINDS = {
     # The attention recipe's: bidirectional encoder and Luong attention.
     "attention": dict(input_encoding="embedding", embedding_dim=6, encoder_padding="masked",
                       attention=True, bidirectional=True),
+    # The large recipe's: the same with a second, stacked encoder layer.
+    "large": dict(input_encoding="embedding", embedding_dim=6, encoder_padding="masked",
+                  attention=True, bidirectional=True, encoder_layers=2),
 }
 
 # Standard deviations of the draws (before `scale`), per character or per unit of fan-in.
@@ -114,12 +117,12 @@ def random_model(config, vocab, seed: int = 0, scale: float = 1.0, end_bias: flo
     def normal(shape, std):
         return rng.normal(0.0, std, shape).astype("float32")
 
-    def lstm(arrays, input_std):
+    def lstm(arrays, input_std, fan_in=char_fan_in):
         kernel, recurrent, bias = (np.asarray(a) for a in arrays)
         units = recurrent.shape[0]
         bias = normal(bias.shape, BIAS_STD)
         bias[units : 2 * units] += FORGET_BIAS
-        return [normal(kernel.shape, scale * input_std / np.sqrt(char_fan_in)),
+        return [normal(kernel.shape, scale * input_std / np.sqrt(fan_in)),
                 normal(recurrent.shape, scale * RECURRENT_STD / np.sqrt(units)), bias]
 
     drawn: dict[str, list[np.ndarray]] = {}
@@ -131,6 +134,10 @@ def random_model(config, vocab, seed: int = 0, scale: float = 1.0, end_bias: flo
             drawn[layer.name] = [normal(weights[0].shape, 1.0)]
         elif layer.name == network.ENCODER_LSTM:  # 3 arrays, or 6 for a bidirectional encoder
             drawn[layer.name] = [a for i in range(0, len(weights), 3) for a in lstm(weights[i : i + 3], ENCODER_INPUT_STD)]
+        elif layer.name.startswith(network.ENCODER_LSTM + "_"):  # a stacked layer: inputs are the layer below's outputs
+            fan_in = weights[0].shape[0]
+            drawn[layer.name] = [a for i in range(0, len(weights), 3)
+                                 for a in lstm(weights[i : i + 3], ENCODER_INPUT_STD, fan_in)]
         elif layer.name == network.DECODER_LSTM:
             drawn[layer.name] = lstm(weights, DECODER_INPUT_STD)
         elif layer.name == network.DECODER_DENSE:
@@ -141,7 +148,9 @@ def random_model(config, vocab, seed: int = 0, scale: float = 1.0, end_bias: flo
             drawn[layer.name] = [normal(w.shape, scale / np.sqrt(w.shape[0])) if w.ndim > 1 else normal(w.shape, BIAS_STD)
                                  for w in weights]
 
-    _seed_the_clock(drawn[network.ENCODER_LSTM][:3], rng, char_fan_in)
+    # The decoder starts from the top encoder layer's state, so that layer's unit 0 seeds the clock.
+    top = network.encoder_layer_name(config.encoder_layers - 1)
+    _seed_the_clock(drawn[top][:3], rng, char_fan_in if top == network.ENCODER_LSTM else drawn[top][0].shape[0])
     _wind_the_clock(drawn[network.DECODER_LSTM])
     kernel, bias = drawn[network.DECODER_DENSE]
     kernel[0] = 0.0
@@ -194,7 +203,7 @@ def make_random_checkpoint(out: Path, kind: str = "recipe", seed: int = 0, laten
 
     Args:
         out: the directory to write (created).
-        kind: "recipe", "fast" or "attention".
+        kind: "recipe", "fast", "attention" or "large".
         seed: seeds the weights.
         latent_dim: LSTM units.
         vocab: a Vocabulary; default the hand-built one (`random_vocabulary()`).

@@ -18,10 +18,11 @@ SOURCES = ["Go.", "Hi, Tom!", "I like it.", "Wait!"]
 TARGETS = ["\tVa !\n", "\tTom !\n", "\tJe t'aime.\n", "\tAttends !\n"]
 
 
-@pytest.fixture(scope="module")
-def keras_and_engine():
+@pytest.fixture(scope="module", params=["attention", "large"])
+def keras_and_engine(request):
+    """attention: one bidirectional encoder layer; large: two, the second reading the first's outputs."""
     vocab = random_vocabulary()
-    config = random_config("attention", vocab)
+    config = random_config(request.param, vocab)
     model = random_model(config, vocab, seed=3)
     return model, vocab, config, network.engine_weights(model, config)
 

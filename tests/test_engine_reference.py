@@ -30,7 +30,7 @@ from .random_models import SENTENCES, make_random_checkpoint
 
 PROB_TOLERANCE = 2e-5
 TIE_MARGIN = 1e-4
-KINDS = ["recipe", "fast", "attention"]
+KINDS = ["recipe", "fast", "attention", "large"]
 
 
 def _texts() -> list[str]:
@@ -83,10 +83,12 @@ def _softmax(x):
     return e / e.sum()
 
 
-def _lstm_step(lstm, token: int, h, c):
-    """Keras' LSTM step for one row: gates i, f, g, o in that order."""
+def _lstm_step(lstm, token, h, c):
+    """Keras' LSTM step for one row: gates i, f, g, o in that order. `token` is an id, or the input
+    vector of a stacked layer (whose input_table is its kernel)."""
     u = lstm.recurrent_kernel.shape[0]
-    z = lstm.input_table[token].astype(np.float64) + h @ lstm.recurrent_kernel.astype(np.float64) + lstm.bias
+    x = lstm.input_table[token] if np.ndim(token) == 0 else token @ lstm.input_table.astype(np.float64)
+    z = x.astype(np.float64) + h @ lstm.recurrent_kernel.astype(np.float64) + lstm.bias
     i, f, g, o = _sigmoid(z[:u]), _sigmoid(z[u : 2 * u]), np.tanh(z[2 * u : 3 * u]), _sigmoid(z[3 * u :])
     c = f * c + i * g
     return o * np.tanh(c), c
@@ -113,19 +115,23 @@ class PlainModel:
             for token in ids:
                 h, c = _lstm_step(self.w.encoder, token, h, c)
             return h, c, None
-        u = self.w.encoder_forward.units
-        h, c, forward = np.zeros(u), np.zeros(u), []
-        for token in ids:
-            h, c = _lstm_step(self.w.encoder_forward, token, h, c)
-            forward.append(h)
-        outputs = np.array(forward)
-        if self.w.encoder_backward is not None:
-            hb, cb, backward = np.zeros(u), np.zeros(u), []
-            for token in reversed(ids):
-                hb, cb = _lstm_step(self.w.encoder_backward, token, hb, cb)
-                backward.append(hb)
-            outputs = np.concatenate([outputs, np.array(backward[::-1])], axis=1)
-            h, c = np.concatenate([h, hb]), np.concatenate([c, cb])
+        inputs = ids
+        layers = [(self.w.encoder_forward, self.w.encoder_backward), *self.w.encoder_stack]
+        for forward_lstm, backward_lstm in layers:  # each stacked layer reads the outputs of the one below
+            u = forward_lstm.units
+            h, c, forward = np.zeros(u), np.zeros(u), []
+            for token in inputs:
+                h, c = _lstm_step(forward_lstm, token, h, c)
+                forward.append(h)
+            outputs = np.array(forward)
+            if backward_lstm is not None:
+                hb, cb, backward = np.zeros(u), np.zeros(u), []
+                for token in reversed(inputs):
+                    hb, cb = _lstm_step(backward_lstm, token, hb, cb)
+                    backward.append(hb)
+                outputs = np.concatenate([outputs, np.array(backward[::-1])], axis=1)
+                h, c = np.concatenate([h, hb]), np.concatenate([c, cb])
+            inputs = list(outputs)
         return h, c, outputs
 
     def step(self, token: int, h, c, outputs):
