@@ -248,9 +248,9 @@ def cmd_evaluate(args) -> int:
     if args.write:
         from .sources import resolve_source
 
-        if args.model.startswith("hf://") or args.split != "heldout" or args.limit:
-            print("error: --write stores the full held-out figures of a local checkpoint: it needs a local --model, "
-                  "--split heldout and no --limit", file=sys.stderr)
+        if args.model.startswith("hf://") or args.split not in splits.METADATA_KEYS or args.limit:
+            print("error: --write stores a split's full figures in a local checkpoint: it needs a local --model, "
+                  f"--split {' or '.join(splits.METADATA_KEYS)} and no --limit", file=sys.stderr)
             return 2
         try:
             written = resolve_source(args.model)
@@ -274,7 +274,7 @@ def cmd_evaluate(args) -> int:
             for row in all_rows:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     if args.write:
-        evaluation.write_to_checkpoint(written, report)
+        evaluation.write_to_checkpoint(written, report, splits.METADATA_KEYS[args.split])
     print(json.dumps(report, ensure_ascii=False, indent=2))
     return 0
 
@@ -307,17 +307,19 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Translate a split greedily and with beam search and print sacrebleu figures as JSON.")
     _add_model(evaluate)
     evaluate.add_argument("--data", help="pair file (.txt/.zip); default: the data the checkpoint was trained on, else the recipe's download")
-    evaluate.add_argument("--split", choices=("heldout", "val", "recipe"), default="heldout",
+    evaluate.add_argument("--split", choices=("heldout", "val", "recipe", "visitor"), default="heldout",
                           help="heldout: sentences no checkpoint trains on; val: this checkpoint's validation pairs; "
-                               "recipe: the keras.io recipe's first 10,000 lines (default: heldout)")
+                               "recipe: the keras.io recipe's first 10,000 lines; visitor: everyday sentences written "
+                               "for this project, outside the corpus (model/visitor/) (default: heldout)")
     evaluate.add_argument("--beam-size", type=int, default=4, metavar="N", help="also decode with beam width N; 0 skips beam (default 4)")
     evaluate.add_argument("--length-normalize", action="store_true", help="length-normalised beam scores")
     evaluate.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N sentences of the split")
     evaluate.add_argument("--jsonl", metavar="OUT", help="write every input, output and its references to this JSONL file")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.add_argument("--write", action="store_true",
-                          help="store the report (figures by length tier, commit, decoder version, this command) as "
-                               "the checkpoint's 'evaluation' in its metadata.json: local checkpoints, heldout split only")
+                          help="store the report (figures by length tier, commit, decoder version, this command) in "
+                               "the checkpoint's metadata.json: 'evaluation' (heldout) or 'evaluation_visitor' (visitor); "
+                               "local checkpoints only")
     evaluate.set_defaults(func=cmd_evaluate)
 
     push = sub.add_parser("push", help="upload a checkpoint to the Hugging Face Hub with a model card",

@@ -119,11 +119,15 @@ def report(translator: Translator, sources, references, info: dict, runs, comman
     return result, all_rows
 
 
-def write_to_checkpoint(directory, result: dict) -> None:
-    """Store a report as the checkpoint's `evaluation` in metadata.json, replacing the previous one."""
+def write_to_checkpoint(directory, result: dict, key: str = "evaluation") -> None:
+    """Store a report under `key` in the checkpoint's metadata.json, replacing the previous one.
+
+    Args:
+        key: "evaluation" for the held-out split, "evaluation_visitor" for the visitor set.
+    """
     from pathlib import Path
 
     path = Path(directory) / checkpoint.METADATA_FILE
     metadata = checkpoint.read_json(path)
-    metadata["evaluation"] = result
+    metadata[key] = result
     checkpoint.write_json(path, metadata)

@@ -5,6 +5,8 @@ heldout  English sentences chosen by `HeldoutSpec`; every recipe excludes them. 
 val      the checkpoint's own validation pairs, minus any English sentence that also occurs in its
          training pairs.
 recipe   the keras.io recipe's training data: the first 10,000 lines, grouped by English sentence.
+visitor  everyday sentences written for this project, outside the corpus (`model/visitor/`): what a
+         visitor to the Space types, rather than Tatoeba's style. Needs no data file.
 """
 
 from __future__ import annotations
@@ -49,8 +51,29 @@ def evaluation_spec(metadata: dict[str, Any]) -> data.HeldoutSpec:
     return own
 
 
+SPLITS = ("heldout", "val", "recipe", "visitor")
+# Where `evaluate --write` stores a split's report in metadata.json.
+METADATA_KEYS = {"heldout": "evaluation", "visitor": "evaluation_visitor"}
+
+
+def _visitor_split(limit: int | None):
+    import hashlib
+
+    from .visitor import VISITOR_FILE, load_visitor_set
+
+    sources, references = load_visitor_set()
+    if limit:
+        sources, references = sources[:limit], references[:limit]
+    info = {"split": "visitor", "data": "model/visitor/" + VISITOR_FILE.name,
+            "data_sha256": hashlib.sha256(VISITOR_FILE.read_bytes()).hexdigest(),
+            "sentences_fingerprint": data.fingerprint(sources)}
+    return sources, references, info
+
+
 def load_split(metadata: dict[str, Any], split: str, data_override: str | None = None, limit: int | None = None):
     """Return (sources, references, info) for `split`; info records what was read."""
+    if split == "visitor":
+        return _visitor_split(limit)
     path = _data_path(metadata, data_override)
     text, sha256 = data.read_text(path)
     pairs = data.parse_pairs(text, str(path))
@@ -74,7 +97,7 @@ def load_split(metadata: dict[str, Any], split: str, data_override: str | None =
         seen = {trained[i].english for i in train_idx}
         chosen = [trained[i] for i in val_idx if trained[i].english not in seen]
     else:
-        raise ValueError(f"split must be heldout, val or recipe, got {split!r}")
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
     sources, references = data.group_references(chosen)
     if limit:
         sources, references = sources[:limit], references[:limit]
