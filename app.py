@@ -5,7 +5,7 @@
 
 Widgets only. The model allow-list and background loading live in `model.registry`, request
 checks in `model.validation`, batching in `model.batching`, batch files in `model.batch_files`
-(no Gradio in model/), and the probability tables, cards and notices in `views.py`.
+(no Gradio in model/), and what the page shows in `space/views/`.
 
 Models load in background threads, never while a visitor waits: `main()` starts them before the
 server listens, and the module-level `demo` (built from MODEL_SOURCE / MODEL_SOURCES without
@@ -37,8 +37,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
 
 import gradio as gr  # noqa: E402
 
-import prob_view  # noqa: E402
-import views  # noqa: E402
+from space.views import compare as compare_view, models as model_views, results, steps as step_views  # noqa: E402
 from model import InputError, SourceError, load_source  # noqa: E402
 from model import batch_files, compare, samples, validation  # noqa: E402
 from model.checkpoint import BUNDLED, bundled_path, read_metadata  # noqa: E402
@@ -113,7 +112,7 @@ PAGE_CSS = """
 .compare-table { border-collapse: collapse; width: 100%; }
 .compare-table th, .compare-table td { border-bottom: 1px solid #ddd; padding: 0.3em 0.5em; text-align: left; vertical-align: top; }
 .compare-table td.num { font-variant-numeric: tabular-nums; text-align: right; }
-""" + prob_view.CSS
+""" + step_views.CSS
 REQUEST_TIMEOUT_S = 60.0  # longest a translation waits for the engine; a busy one answers in well under 1 s
 DELETE_CACHE = (600, 3600)  # Gradio's delete_cache: every 10 min, delete uploads and results older than 1 h
 OUTPUT_FOLDER = "translations"  # batch-file results, inside Gradio's cache so delete_cache removes them
@@ -243,16 +242,16 @@ class Handlers:
         except RequestFailed as failed:
             cleared = gr.update(value=None)
             return ("", "", cleared, gr.update(value=None, visible=False),
-                    views.error_summary(failed.title, failed.detail), gr.update(visible=False))
-        headers, rows = prob_view.steps_table(result, options.top_k)
-        nbest_headers, nbest_rows = views.nbest_table(result)
+                    results.error_summary(failed.title, failed.detail), gr.update(visible=False))
+        headers, rows = step_views.steps_table(result, options.top_k)
+        nbest_headers, nbest_rows = results.nbest_table(result)
         return (
             result.translation,
-            prob_view.step_view_html(result, method=options.method, temperature=options.temperature,
+            step_views.step_view_html(result, method=options.method, temperature=options.temperature,
                                      has_attention=translator.has_attention),
             {"headers": headers, "data": rows},  # a dict skips pandas: ~1 ms less per request
             gr.update(value={"headers": nbest_headers, "data": nbest_rows}, visible=options.method == "beam"),
-            views.summary(result, model, options),
+            results.summary(result, model, options),
             gr.update(visible=bool(getattr(result, "suggest_capitalize", False))),
         )
 
@@ -299,7 +298,7 @@ class Handlers:
                 return err
         # Every model and method at once: the BatchingEngine runs them as concurrent requests.
         outcomes = await asyncio.gather(*(run(job) for job in jobs))
-        rows = compare.compare_rows([(views.model_label(source), label, outcome)
+        rows = compare.compare_rows([(model_views.model_label(source), label, outcome)
                                      for (source, label, _, _), outcome in zip(jobs, outcomes)], references or [])
         return {"english": text.strip(), "references": list(references or []), "rows": rows}
 
@@ -319,15 +318,15 @@ class Handlers:
         try:
             result = await self._compare(text)
         except RequestFailed as failed:
-            return views.error_summary(failed.title, failed.detail)
-        return views.compare_html(result)
+            return results.error_summary(failed.title, failed.detail)
+        return compare_view.compare_html(result)
 
     # -- held-out sentences ----------------------------------------------------------------------
 
     def random_heldout(self):
         """A random held-out sentence and its references, for the English box and the reference box."""
         entry = self.sample.draw(self._draws)
-        return entry["english"], views.references_text(entry["references"])
+        return entry["english"], results.references_text(entry["references"])
 
     def random_heldout_compare(self):
         return self.random_heldout()[0]
@@ -356,7 +355,7 @@ class Handlers:
         out = output_folder() / f"{Path(file).stem}-fr.csv"
         batch_files.write_results_csv(rows, out)
         headers, preview = batch_files.preview(rows, results=True)
-        return str(out), views.batch_summary(rows, Path(file).name), {"headers": headers, "data": preview}
+        return str(out), results.batch_summary(rows, Path(file).name), {"headers": headers, "data": preview}
 
     @staticmethod
     def clear_batch():
@@ -405,7 +404,7 @@ class Handlers:
                     updates[name] = raw.lower() == "true"
                 else:
                     notes.append(f"Ignored the link's {name}={validation.shown(raw)}: use true or false.")
-        notice_text = "\n".join(f"- {views._plain(n)}" for n in notes)
+        notice_text = "\n".join(f"- {results.plain(n)}" for n in notes)
         # No text in the link: leave the box alone (a visitor may already be typing when this runs).
         return (text if "text" in query else gr.skip(), *updates.values(),
                 gr.update(value=notice_text, visible=bool(notes)))
@@ -416,7 +415,7 @@ class Handlers:
         link = self.fill_from_link(request)
         linked_model = link[1]
         model = linked_model if isinstance(linked_model, str) else self.registry.active
-        notice = views.notice(self.registry)
+        notice = model_views.notice(self.registry)
         if not isinstance(linked_model, str):
             link = (link[0], model, *link[2:])
         return (gr.update(value=notice, visible=bool(notice)), self.model_card(model), self.trained_length(model), *link)
@@ -430,7 +429,7 @@ class Handlers:
 
     def model_card(self, model: str) -> str:
         try:
-            return views.describe_model(model, self.registry.get(model))
+            return model_views.describe_model(model, self.registry.get(model))
         except SourceError as err:
             return f"**Model `{model}` is unavailable:** {err}"
 
@@ -442,8 +441,8 @@ class Handlers:
             gr.Warning(f"Model unavailable — {err}", title="Model unavailable")
             model = self.registry.active
             translator = None
-        notice = views.notice(self.registry)
-        card = views.describe_model(model, translator) if translator else self.model_card(model)
+        notice = model_views.notice(self.registry)
+        card = model_views.describe_model(model, translator) if translator else self.model_card(model)
         return model, card, gr.update(value=notice, visible=bool(notice)), self.trained_length(model)
 
 
@@ -555,7 +554,7 @@ def _model_choices(registry: ModelRegistry) -> list[tuple[str, str]]:
                 metadata = read_metadata(bundled_path(source))
             except Exception:  # a broken bundled file shows up when the model loads, not here
                 metadata = None
-        choices.append((views.model_label(source, metadata), source))
+        choices.append((model_views.model_label(source, metadata), source))
     return choices
 
 
@@ -574,7 +573,7 @@ def build_demo(handlers: Handlers, delete_cache: tuple[int, int] | None = DELETE
     """
     registry = handlers.registry
     with gr.Blocks(title=TITLE, delete_cache=delete_cache) as demo:
-        gr.Markdown(f"# {TITLE}\n{views.intro(_default_metadata())}", elem_id="intro")
+        gr.Markdown(f"# {TITLE}\n{model_views.intro(_default_metadata())}", elem_id="intro")
         notice = gr.Markdown(visible=False, elem_id="notice")
         link_notice = gr.Markdown(visible=False, elem_id="link-notice")
         trained = gr.Number(visible=False, elem_id="trained-length")
@@ -608,7 +607,7 @@ def build_demo(handlers: Handlers, delete_cache: tuple[int, int] | None = DELETE
                                       elem_id="share-link")
                     link_status = gr.Markdown(elem_id="link-status")
                 examples = gr.Examples(
-                    [[e["english"], views.references_text(e["references"])] for e in handlers.sample.examples],
+                    [[e["english"], results.references_text(e["references"])] for e in handlers.sample.examples],
                     inputs=[english, reference], cache_examples=False, examples_per_page=len(handlers.sample.examples),
                     label="Held-out examples: the model never saw these sentences; the reference is a human translation",
                 )
@@ -645,7 +644,7 @@ def build_demo(handlers: Handlers, delete_cache: tuple[int, int] | None = DELETE
                                              elem_id="capitalize")
 
                 with gr.Accordion("About the models", open=False):
-                    gr.Markdown(views.about(registry.sources))
+                    gr.Markdown(model_views.about(registry.sources))
                     card = gr.Markdown("Loading the model…", elem_id="model-card")
 
             with gr.Tab("Compare models", id="compare"):

@@ -28,7 +28,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 import app
-import views
+from space.views import models as model_views, results
 from model import DecodeOptions, InputError, load_source, validation
 from model.batch_files import MAX_BATCH_BYTES
 from model.registry import ModelRegistry
@@ -163,7 +163,7 @@ def test_check_text_enforces_the_limit():
 
 def test_views_of_a_translation(translator):
     result = translator.translate(GOOD, DecodeOptions(method="beam", beam_size=3, top_k=4))
-    headers, nbest = views.nbest_table(result)
+    headers, nbest = results.nbest_table(result)
     assert headers == ["rank", "translation", "log-probability"]
     assert len(nbest) == 3 and nbest[0][1] == result.translation
     assert [float(row[2]) for row in nbest] == sorted((float(row[2]) for row in nbest), reverse=True)
@@ -177,7 +177,7 @@ def test_views_of_a_translation(translator):
 ])
 def test_the_summary_always_names_the_method_and_its_settings(translator, options, words):
     result = translator.translate(GOOD, options)
-    text = views.summary(result, "fast", options)
+    text = results.summary(result, "fast", options)
     assert words in text and "Masked LSTM (fast)" in text
     assert f"mean confidence {sum(s.prob for s in result.steps) / len(result.steps):.3f}" in text
 
@@ -186,7 +186,7 @@ def test_the_score_shown_is_the_sum_of_the_step_log_probabilities(translator):
     for options in (DecodeOptions(), DecodeOptions(method="sample", seed=3)):
         result = translator.translate(GOOD, options)
         assert result.score == pytest.approx(sum(math.log(step.prob) for step in result.steps), abs=1e-4)
-        assert f"log-probability {result.score:.3f}" in views.summary(result, "m", options)
+        assert f"log-probability {result.score:.3f}" in results.summary(result, "m", options)
 
 
 @pytest.mark.parametrize("name", ["recipe", "fast"])
@@ -195,7 +195,7 @@ def test_model_panel_shows_the_bundled_figures_and_where_they_came_from(name):
     from model import checkpoint
 
     translator = checkpoint.load(checkpoint.bundled_path(name))
-    card = views.describe_model(name, translator)
+    card = model_views.describe_model(name, translator)
     evaluation = translator.metadata["evaluation"]
     for run in ("greedy", "beam4"):
         figures = evaluation[run]
@@ -208,7 +208,7 @@ def test_model_panel_shows_the_bundled_figures_and_where_they_came_from(name):
 
 
 def test_describe_model_shows_metadata(translator):
-    card = views.describe_model("tiny", translator)
+    card = model_views.describe_model("tiny", translator)
     assert f"recipe `{translator.metadata['recipe']}`" in card
     assert f"{translator.vocab.num_encoder_tokens} English / {translator.vocab.num_decoder_tokens} French" in card
     assert "Held-out scores: not recorded" in card
@@ -216,14 +216,14 @@ def test_describe_model_shows_metadata(translator):
     try:
         translator.metadata = {**original, "train_config": {"epochs": 30, "latent_dim": 8}, "epochs_run": 12,
                                "evaluation": {"split": "heldout", "greedy": {"chrf": 31.5, "bleu": 9.1}}}
-        card = views.describe_model("tiny", translator)
+        card = model_views.describe_model("tiny", translator)
         assert "Epochs: 12 of 30 planned; latent_dim 8" in card and "Held-out greedy: chrf 31.5, bleu 9.1" in card
     finally:
         translator.metadata = original
 
 
 def test_notice_names_the_failed_source_and_the_next_attempt(registry):
-    notice = views.notice(registry)
+    notice = model_views.notice(registry)
     assert "no-such-checkpoint" in notice and "no such path" in notice and "next attempt in" in notice
 
 
@@ -353,18 +353,18 @@ def test_a_long_deep_link_is_cut_at_a_word_and_the_page_says_so(handlers):
 def test_opening_the_page_shows_the_failure_notice_and_the_linked_model(handlers, registry, translator, recipe_path):
     notice, card, trained, text, model, *_ = handlers.open_page(gr.Request(query_params={}))
     assert notice["visible"] is True and "no-such-checkpoint" in notice["value"]
-    assert model == registry.active and card == views.describe_model(registry.active, translator)
+    assert model == registry.active and card == model_views.describe_model(registry.active, translator)
     assert trained == translator.vocab.max_encoder_seq_length and text == gr.skip()
     _, card, trained, text, model, *_ = handlers.open_page(gr.Request(query_params={"text": "Go.", "model": recipe_path}))
     recipe = registry.get(recipe_path)
-    assert (text, model) == ("Go.", recipe_path) and card == views.describe_model(recipe_path, recipe)
+    assert (text, model) == ("Go.", recipe_path) and card == model_views.describe_model(recipe_path, recipe)
     assert trained == recipe.vocab.max_encoder_seq_length
 
 
 def test_selecting_a_broken_model_falls_back(handlers, registry, translator):
     broken = next(s for s in registry.sources if "no-such-checkpoint" in s)
     model, card, _, trained = handlers.select_model(broken)
-    assert model == registry.active and card == views.describe_model(registry.active, translator)
+    assert model == registry.active and card == model_views.describe_model(registry.active, translator)
     assert trained == translator.vocab.max_encoder_seq_length
 
 
@@ -462,7 +462,7 @@ def test_api_compare_runs_every_offered_model_with_greedy_and_beam(client, regis
         translator = load_source(source)
         greedy = translator.translate(GOOD, DecodeOptions(top_k=1))
         beam = translator.translate(GOOD, DecodeOptions(method="beam", beam_size=app.COMPARE_BEAM, top_k=1))
-        mine = [r for r in rows if r["model"] == views.model_label(source)]
+        mine = [r for r in rows if r["model"] == model_views.model_label(source)]
         assert [r["method"] for r in mine] == ["greedy", f"beam {app.COMPARE_BEAM}"]
         assert [r["french"] for r in mine] == [greedy.translation, beam.translation]
         assert mine[0]["log_prob"] == pytest.approx(greedy.score, abs=1e-3)

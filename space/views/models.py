@@ -1,22 +1,15 @@
-"""What the page shows as Markdown and HTML: model names, the intro, summaries, cards, notices and
-the Compare table. The per-step view (probabilities, alignment) lives in prob_view.py.
-
-Nothing here imports gradio, so tests check the views directly. Text from a model's metadata, an
-error message or a model's output is escaped (`_plain` for Markdown, html.escape for HTML).
+"""What the page says about the models: their names, the intro, the Model panel, and notices about
+models that failed to load.
 """
 
 from __future__ import annotations
 
-import html
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
-from model import batch_files
-from model.batch_files import BatchRow
-from model.compare import mean_confidence
 from model.registry import ModelRegistry
-from model.translator import DecodeOptions, Translation, Translator
+from model.translator import Translator
 
 # Human names for the bundled checkpoints, for the model selector, the Compare view and the intro.
 # Any other source (a directory, hf://owner/repo) is shown by its source string.
@@ -64,49 +57,6 @@ def about(sources: Sequence[str]) -> str:
              "keras.io recipe.", ""]
     lines += [f"- **{MODEL_NAMES[s][0]}**: {MODEL_NAMES[s][1]}" for s in sources if s in MODEL_NAMES]
     return "\n".join(lines)
-
-
-def method_text(options: DecodeOptions) -> str:
-    """The decoding method and its settings, as the summary line states them."""
-    if options.method == "beam":
-        return f"beam search, width {options.beam_size}"
-    if options.method == "sample":
-        return f"sampling, temperature {options.temperature:g}, seed {options.seed}"
-    return "greedy (the most likely character at each step)"
-
-
-def nbest_table(translation: Translation) -> tuple[list[str], list[list[Any]]]:
-    """Beam search's n-best list: rank, translation, log-probability."""
-    return ["rank", "translation", "log-probability"], [
-        [rank, entry["translation"], f"{float(entry['score']):.3f}"] for rank, entry in enumerate(translation.nbest, start=1)
-    ]
-
-
-def summary(translation: Translation, source: str, options: DecodeOptions) -> str:
-    """Markdown under the result: model, method and settings, score, and every warning."""
-    text = (f"**{MODEL_NAMES.get(source, (source,))[0]}** · {method_text(options)} · "
-            f"log-probability {translation.score:.3f} · mean confidence {mean_confidence(translation):.3f}")
-    warnings = list(translation.warnings)
-    if not translation.translation:
-        warnings.append("the model wrote no characters for this input (it emitted only spaces or the end mark)")
-    if warnings:
-        text += "\n\n" + "\n".join(f"- ⚠️ {_plain(w)}" for w in warnings)
-    return text
-
-
-def error_summary(title: str, detail: str) -> str:
-    """What the summary shows instead of a result when a request failed (the outputs are cleared)."""
-    return f"**⛔ {title}.** {_plain(detail)}"
-
-
-def references_text(references: Sequence[str]) -> str:
-    """The reference French of an example or a held-out sentence, one per line."""
-    return "\n".join(references)
-
-
-def _plain(text: str) -> str:
-    """Text shown in Markdown with its Markdown and HTML characters escaped, so it reads as typed."""
-    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|<>~" else c for c in str(text))
 
 
 def describe_model(source: str, translator: Translator | None) -> str:
@@ -171,55 +121,3 @@ def notice(registry: ModelRegistry) -> str:
     if registry.requested in failures and registry.active != registry.requested:
         head += f" Serving `{registry.active}` instead of `{registry.requested}`."
     return head + "\n" + "\n".join(lines)
-
-
-def batch_summary(rows: Sequence[BatchRow], filename: str) -> str:
-    """Markdown under a translated file: how many rows translated, blank rows, and the first few errors."""
-    blank = batch_files.blank_rows(rows)
-    bad = [r for r in rows if r.error and not r.error.startswith("warning:") and not r.blank]
-    sentences = len(rows) - len(blank)
-    text = f"Translated {sentences - len(bad)} of {sentences} sentences from `{filename.replace('`', '')}`."
-    if blank:
-        listed = ", ".join(str(n) for n in blank[:10]) + (" …" if len(blank) > 10 else "")
-        text += f" Skipped {len(blank)} blank row{'s' if len(blank) > 1 else ''} (row {listed}); they are in the CSV, marked blank."
-    if bad:
-        shown = "\n".join(f"- row {r.row}: {_plain(r.error)}" for r in bad[:5])
-        more = f"\n- … and {len(bad) - 5} more (see the `error` column)" if len(bad) > 5 else ""
-        text += f" {len(bad)} could not be translated:\n{shown}{more}"
-    return text
-
-
-def _number(value: Any, digits: int) -> str:
-    return "—" if value is None else f"{float(value):.{digits}f}"
-
-
-def compare_html(result: dict) -> str:
-    """The Compare view: one row per model and method, with the reference French above the table.
-
-    HTML rather than a Dataframe so the best chrF can be marked in words (not only colour) and the
-    French keeps its typographic spaces; every value from a model or a person is escaped.
-    """
-    references = result.get("references") or []
-    rows = result.get("rows") or []
-    scored = [row["chrf"] for row in rows if row.get("chrf") is not None]
-    best = max(scored) if scored else None
-    head = (f"<p><strong>English:</strong> {html.escape(result.get('english', ''))}</p>"
-            + (("<p><strong>Reference French:</strong> " + " · ".join(html.escape(r) for r in references) + "</p>")
-               if references else "<p><em>No reference for this sentence: chrF is shown for held-out sentences "
-                                  "(use the random button) and the examples.</em></p>"))
-    body = []
-    for row in rows:
-        mark = " ★ best" if best is not None and row.get("chrf") == best else ""
-        french = (html.escape(row["french"]) if not row.get("error")
-                  else f"<em>error: {html.escape(str(row['error']))}</em>")
-        body.append(
-            "<tr>" f"<td>{html.escape(row['model'])}</td><td>{html.escape(row['method'])}</td><td lang=\"fr\">{french}</td>"
-            f"<td class=\"num\">{_number(row.get('log_prob'), 3)}</td>"
-            f"<td class=\"num\">{_number(row.get('mean_confidence'), 3)}</td>"
-            f"<td class=\"num\">{_number(row.get('chrf'), 1)}{mark}</td></tr>"
-        )
-    table = ('<table class="compare-table"><caption class="sr-only">Every model and method on one sentence</caption>'
-             "<thead><tr><th scope=\"col\">Model</th><th scope=\"col\">Method</th><th scope=\"col\">French</th>"
-             "<th scope=\"col\">log-probability</th><th scope=\"col\">mean confidence</th>"
-             "<th scope=\"col\">chrF</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>")
-    return f'<div class="compare" aria-live="polite">{head}{table}</div>'

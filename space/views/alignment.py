@@ -13,7 +13,7 @@ import unicodedata
 from typing import Sequence
 
 # Characters that would otherwise be invisible in a label, and the mark shown instead. This is the
-# one mapping for every view (prob_view.py uses it too), so a character looks the same everywhere.
+# one mapping for every view (steps.py uses it too), so a character looks the same everywhere.
 VISIBLE_MARKS = {" ": "␣", "\n": "⏎", "\t": "⇥", "\u00a0": "⍽", "\u202f": "⍽", "\u2009": "⍽"}
 MARK_NAMES = {"␣": "space", "⏎": "end of sentence", "⇥": "tab", "⍽": "non-breaking space",
               "◌": "invisible character"}

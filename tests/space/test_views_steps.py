@@ -1,4 +1,4 @@
-"""The per-step view (prob_view.py): one focusable, labelled element per decoding step, marks for
+"""The per-step view (space/views/steps.py): one focusable, labelled element per decoding step, marks for
 invisible characters, one number format, escaped model output, and a heatmap whose rows pair with
 the characters by data-step. Parsed with html.parser, as a browser would read the markup."""
 
@@ -9,8 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-import alignment_view
-import prob_view
+from space.views import alignment as alignment_view, steps as prob_view
 from model import checkpoint
 from model.translator import DecodeOptions, Step, Translation
 from model.vocab import END

@@ -1,12 +1,12 @@
 """The per-step view: how sure the model was of each French character, and what it read to write it.
 
 One `<div class="step-view">` holds a strip of the translation, one element per decoding step (the
-END step included, shown as ⏎), and for attention models the alignment heatmap of alignment_view.py.
+END step included, shown as ⏎), and for attention models the alignment heatmap of alignment.py.
 Each character carries three signals, so none depends on seeing colour: a background from a
 sequential light-to-strong scale (light = sure), an underline whose style gets heavier as the
 probability falls, and a tooltip (on hover, and on keyboard focus or a tap on phones) with the
 probability and the alternatives, which screen readers get as the element's label. Every number is
-written one way, with 3 decimals. Invisible characters get the marks of alignment_view.visible, so
+written one way, with 3 decimals. Invisible characters get the marks of alignment.visible, so
 a non-breaking space shows as ⍽ in the strip, the table and the heatmap alike.
 
 Hovering or focusing a character highlights its heatmap row with CSS alone: both carry the same
@@ -14,7 +14,7 @@ Hovering or focusing a character highlights its heatmap row with CSS alone: both
 
 This is a hand-made view rather than gr.HighlightedText because that component has no tooltips,
 no keyboard focus and a -1..+1 legend. Everything from the model or the user is untrusted text and
-goes through html.escape. No gradio import: app.py hands the strings to gr.HTML and gr.Dataframe.
+goes through html.escape. No gradio import: the handlers hand the strings to gr.HTML and gr.Dataframe.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ import html
 import math
 from typing import Any
 
-from alignment_view import CSS as ALIGNMENT_CSS
-from alignment_view import heatmap_html, mark_name, visible
 from model.translator import Step, Translation
+
+from .alignment import CSS as ALIGNMENT_CSS
+from .alignment import heatmap_html, mark_name, visible
 
 # The longest French sentence of fra-eng has 360 characters, plus the END step; steps past this
 # still get tooltips, only not the heatmap-row highlight (whose rules are generated per step).

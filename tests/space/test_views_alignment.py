@@ -1,11 +1,11 @@
-"""The alignment heatmap's HTML (alignment_view.py): one row per French character, one column per
+"""The alignment heatmap's HTML (space/views/alignment.py): one row per French character, one column per
 English character, visible marks for invisible characters, every model-produced string escaped."""
 
 from __future__ import annotations
 
 from html.parser import HTMLParser
 
-import alignment_view
+from space.views import alignment as alignment_view
 
 
 class _Grid(HTMLParser):

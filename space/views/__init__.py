@@ -1,0 +1,8 @@
+"""What the page shows, as Markdown and escaped HTML strings; no gradio import, so tests read them directly.
+
+    models.py     model names, the intro, the Model panel, notices about models that failed to load
+    results.py    the summary under a translation, error summaries, the n-best list, batch summaries
+    steps.py      the per-step strip: each French character's probability and alternatives
+    alignment.py  the attention heatmap, and the visible marks for invisible characters
+    compare.py    the Compare table
+"""

@@ -1,0 +1,74 @@
+"""What the page says about a result: the summary under a translation, the summary that replaces it
+after an error, the n-best list, the reference French and the summary of a translated file.
+
+Text from an error message or a model's output is escaped for Markdown (`plain`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from model import batch_files
+from model.batch_files import BatchRow
+from model.compare import mean_confidence
+from model.translator import DecodeOptions, Translation
+
+from .models import MODEL_NAMES
+
+def method_text(options: DecodeOptions) -> str:
+    """The decoding method and its settings, as the summary line states them."""
+    if options.method == "beam":
+        return f"beam search, width {options.beam_size}"
+    if options.method == "sample":
+        return f"sampling, temperature {options.temperature:g}, seed {options.seed}"
+    return "greedy (the most likely character at each step)"
+
+
+def nbest_table(translation: Translation) -> tuple[list[str], list[list[Any]]]:
+    """Beam search's n-best list: rank, translation, log-probability."""
+    return ["rank", "translation", "log-probability"], [
+        [rank, entry["translation"], f"{float(entry['score']):.3f}"] for rank, entry in enumerate(translation.nbest, start=1)
+    ]
+
+
+def summary(translation: Translation, source: str, options: DecodeOptions) -> str:
+    """Markdown under the result: model, method and settings, score, and every warning."""
+    text = (f"**{MODEL_NAMES.get(source, (source,))[0]}** · {method_text(options)} · "
+            f"log-probability {translation.score:.3f} · mean confidence {mean_confidence(translation):.3f}")
+    warnings = list(translation.warnings)
+    if not translation.translation:
+        warnings.append("the model wrote no characters for this input (it emitted only spaces or the end mark)")
+    if warnings:
+        text += "\n\n" + "\n".join(f"- ⚠️ {plain(w)}" for w in warnings)
+    return text
+
+
+def error_summary(title: str, detail: str) -> str:
+    """What the summary shows instead of a result when a request failed (the outputs are cleared)."""
+    return f"**⛔ {title}.** {plain(detail)}"
+
+
+def references_text(references: Sequence[str]) -> str:
+    """The reference French of an example or a held-out sentence, one per line."""
+    return "\n".join(references)
+
+
+def plain(text: str) -> str:
+    """Text shown in Markdown with its Markdown and HTML characters escaped, so it reads as typed."""
+    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|<>~" else c for c in str(text))
+
+
+def batch_summary(rows: Sequence[BatchRow], filename: str) -> str:
+    """Markdown under a translated file: how many rows translated, blank rows, and the first few errors."""
+    blank = batch_files.blank_rows(rows)
+    bad = [r for r in rows if r.error and not r.error.startswith("warning:") and not r.blank]
+    sentences = len(rows) - len(blank)
+    text = f"Translated {sentences - len(bad)} of {sentences} sentences from `{filename.replace('`', '')}`."
+    if blank:
+        listed = ", ".join(str(n) for n in blank[:10]) + (" …" if len(blank) > 10 else "")
+        text += f" Skipped {len(blank)} blank row{'s' if len(blank) > 1 else ''} (row {listed}); they are in the CSV, marked blank."
+    if bad:
+        shown = "\n".join(f"- row {r.row}: {plain(r.error)}" for r in bad[:5])
+        more = f"\n- … and {len(bad) - 5} more (see the `error` column)" if len(bad) > 5 else ""
+        text += f" {len(bad)} could not be translated:\n{shown}{more}"
+    return text
