@@ -2,9 +2,11 @@
 
 Keras' BackupAndRestore saves the weights, the optimizer and the epoch number after every epoch, and a
 run started again over the same directory continues after the last finished epoch. It forgets the
-rest: the history of the epochs before the restart, their times, and the state of validation-driven
-decisions (the best loss so far, how many epochs since, the learning rate they set). A resumed run
-would then halve its rate, or stop, at different epochs than an unbroken one.
+rest: the history of the epochs before the restart, their times, the state of validation-driven
+decisions (the best loss so far, how many epochs since, the learning rate they set), and the dropout
+layers' random-number state (Keras' SeedGenerator variables are not among the saved weights). A
+resumed run would then draw other dropout masks, and halve its rate or stop at other epochs, than an
+unbroken one.
 
 `RunState` is the callback that keeps all of that in `<backup>/run_state.json`, one record per finished
 epoch, written before BackupAndRestore's own save, in its own directory beside the backup (Keras
@@ -106,6 +108,8 @@ def make_callback(directory: str | Path, *, lr_schedule: str, lr_patience: int, 
                 self._load(epoch)
                 if self.records:
                     self._set_lr(self.records[-1]["next_lr"])
+                    for variable, value in zip(self._seed_states(), self.records[-1].get("seed_states", [])):
+                        variable.assign(np.asarray(value, dtype=variable.dtype))
                 self.restored = True
             self._started = time.perf_counter()
 
@@ -129,6 +133,7 @@ def make_callback(directory: str | Path, *, lr_schedule: str, lr_patience: int, 
                 "epoch": epoch, "logs": {k: float(v) for k, v in logs.items()}, "seconds": round(seconds, 3),
                 "lr": lr, "next_lr": next_lr, "best_epoch": best_epoch, "best_val_loss": best_val,
                 "since_best": since_best, "stop": stop, "resumption": self.resumptions,
+                "seed_states": [np.asarray(v).tolist() for v in self._seed_states()],
             })
             self._save()
             self._prune(epoch, best_epoch)
@@ -141,6 +146,10 @@ def make_callback(directory: str | Path, *, lr_schedule: str, lr_patience: int, 
             self.restored = False
 
         # -- helpers --------------------------------------------------------------------------
+        def _seed_states(self) -> list:
+            """The dropout layers' random-number state, in the model's (fixed) variable order."""
+            return [v for v in self.model.variables if v.path.endswith("seed_generator_state")]
+
         def _get_lr(self) -> float | None:
             rate = self.model.optimizer.learning_rate
             try:

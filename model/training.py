@@ -249,7 +249,9 @@ class _Run:
         if self.backup_dir:
             # Saves weights, optimizer and epoch after every epoch; a run started again with the same
             # directory resumes after the last finished epoch (train.py --resume).
-            callbacks.append(keras.callbacks.BackupAndRestore(self.backup_dir))
+            # double_checkpoint: keep the previous epoch's backup too, so a run killed while writing
+            # the backup (found by tests/test_resume.py) resumes from the one before.
+            callbacks.append(keras.callbacks.BackupAndRestore(self.backup_dir, double_checkpoint=True))
         return timer, callbacks
 
     def fit(self, model, callbacks: list, timer: _EpochTimer, model_config: ModelConfig, **fit_args) -> TrainingResult:

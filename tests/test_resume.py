@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from model import training
@@ -118,3 +119,53 @@ def test_resume_refuses_changed_settings_and_missing_backups(tmp_path, shared_da
 )
 def test_only_the_chief_saves_evaluates_and_pushes(tf_config, chief):
     assert training.is_chief("" if tf_config is None else json.dumps(tf_config)) is chief
+
+
+def _weights(out: Path) -> dict[str, list]:
+    from model import checkpoint
+
+    translator_free = checkpoint.read_layer_arrays(out / checkpoint.MODEL_FILE, *_vocab_and_config(out), root=out)
+    return {name: [np.asarray(a) for a in arrays] for name, arrays in translator_free.items()}
+
+
+def _vocab_and_config(out: Path):
+    from model.config import ModelConfig
+    from model.vocab import Vocabulary
+
+    return (Vocabulary.from_dict(json.loads((out / "vocab.json").read_text(encoding="utf-8"))),
+            ModelConfig.from_dict(_metadata(out)["model_config"]))
+
+
+def test_a_resumed_run_ends_exactly_where_an_unbroken_one_does(tmp_path, shared_data):
+    """The large recipe's plateau schedule and early stopping decide from validation loss; a run
+    killed and resumed must halve its rate, stop and keep the best epoch exactly as an unbroken one."""
+    command = lambda out, *extra: [sys.executable, "train.py", "--tiny", "--recipe", "large", "--data",  # noqa: E731
+                                   str(shared_data), "--out", str(out), "--epochs", str(EPOCHS), "--no-eval", *extra]
+    env = {**_env(), "TF_DETERMINISTIC_OPS": "1"}  # same floats from the same inputs, for the comparison
+    unbroken = subprocess.run(command(tmp_path / "unbroken"), cwd=REPO, env=env, capture_output=True, text=True,
+                              timeout=600)
+    assert unbroken.returncode == 0, unbroken.stderr[-2000:]
+
+    out = tmp_path / "resumed"
+    process = subprocess.Popen(command(out), cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = out / ".run-state" / "run_state.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if state.is_file() and len(json.loads(state.read_text(encoding="utf-8") or '{"records": []}')["records"]) >= 2:
+            break
+        time.sleep(0.02)
+    assert process.poll() is None, "the run finished before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    resumed = subprocess.run(command(out, "--resume"), cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+
+    a, b = _metadata(tmp_path / "unbroken"), _metadata(out)
+    assert b["resumptions"] == 1 and a["resumptions"] == 0
+    assert b["epochs_run"] == a["epochs_run"] and b["best_epoch"] == a["best_epoch"]
+    assert b["history"]["lr"] == a["history"]["lr"], "the plateau schedule halved at different epochs"
+    assert a["history"]["lr"][-1] < a["history"]["lr"][0], "the tiny run should reach a plateau and halve its rate"
+    np.testing.assert_allclose(b["history"]["val_loss"], a["history"]["val_loss"], rtol=1e-5)
+    for name, arrays in _weights(tmp_path / "unbroken").items():
+        for x, y in zip(arrays, _weights(out)[name]):
+            np.testing.assert_allclose(y, x, rtol=1e-4, atol=1e-6, err_msg=name)
