@@ -16,23 +16,44 @@ came out of the step function. A result (`Decoded`) is the tokens of each hypoth
 step, the row that produced it; the per-step details a caller reads (the chosen token's
 probability, the top-k alternatives, attention) are looked up from the kept arrays only for the
 hypotheses and fields asked for. `greedy`, `sample` and `beam_search` return `Hypothesis` objects
-built that way; `run_greedy`, `run_sample` and `run_beam` return the `Decoded` arrays themselves.
+built that way; `run_greedy`, `run_sample`, `run_beam` and `run_forced` return the `Decoded` arrays
+themselves.
+
+Forcing. Greedy decoding and sampling pick each row's token with a `choose(probs, rows, t)` hook;
+wrapping it so that a row still inside its given French gets that French's character at step t
+forces the decoder through it, and the step computes the same probabilities it would for any other
+path. That serves two strategies at once:
+
+  prefix   `run_greedy`, `run_sample` and `run_beam` take per-row `prefixes`: the decoder is fed
+           each row's prefix, then continues freely (a sampling generator draws only at free steps);
+           beam search gets the same effect by setting, at a forced step, every candidate but the
+           forced character to -inf, which it already treats as a dead candidate, so one beam per
+           sentence carries the prefix and the search widens once it ends;
+  scoring  `run_forced` feeds each row its whole target and then END: the result holds the model's
+           probability of every given character (END included), its top-k and attention at every
+           step, and the score, the target's log-probability, is exactly what `run_greedy` reports
+           for the same characters.
+
+`Decoded.given` counts, per hypothesis, the leading steps that were given rather than chosen.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
 # Bumped whenever a change can alter what decoding outputs, and recorded with every evaluation:
 # 1 the first engine; 2 beam search counts only endings among the k best candidates; 3 fixed
-# per-row context and attention weights (outputs of earlier models unchanged).
+# per-row context and attention weights (outputs of earlier models unchanged). Forced decoding and
+# prefixes added no version: without a prefix every strategy's output is what it was.
 DECODER_VERSION = 3
 
 StepFn = Callable[..., tuple]  # (token_ids, h, c, *context) -> (probs, h, c) or (probs, h, c, attention)
+# (step probabilities of the rows computed, those rows' input-row numbers, step index) -> chosen ids
+ChooseFn = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
 LOG_FLOOR = 1e-30  # log(0) guard: a probability that underflowed to 0 scores log(1e-30), not -inf
 SORT_BELOW = 1024  # top_k sorts arrays this small: one sort call beats argpartition's dozen small calls
 
@@ -59,6 +80,7 @@ class Hypothesis:
     score: float  # sum of log-probabilities of the chosen tokens
     nbest: list["Hypothesis"] = field(default_factory=list)  # beam search only, best first
     attention: list[np.ndarray] = field(default_factory=list)  # per step, attention models only
+    given: int = 0  # how many leading tokens were given (a prefix, or a scored target), not chosen
 
 
 def top_k(probs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -107,6 +129,11 @@ class Decoded:
     probs: np.ndarray  # (hypotheses, steps) probability of each chosen token; past the length: 1
     scores: np.ndarray  # (hypotheses,) float64 sum of log-probabilities (beam: as the search ranked them)
     nbest: list[np.ndarray] | None = None  # beam search: per input row, hypothesis indices best first
+    given: np.ndarray | None = None  # (hypotheses,) leading tokens that were forced; None: none were
+
+    def given_steps(self, i: int) -> int:
+        """How many leading tokens of hypothesis i were given (a prefix or a scored target), not chosen."""
+        return 0 if self.given is None else int(self.given[i])
 
     def best(self, row: int) -> int:
         """The hypothesis index of input row `row`'s translation."""
@@ -151,6 +178,7 @@ class Decoded:
                 [tops[t][0][p] for t, p in enumerate(where)], [tops[t][1][p] for t, p in enumerate(where)],
                 float(self.scores[i]),
                 attention=[self.step_attention[t][p] for t, p in enumerate(where)] if has_attention else [],
+                given=self.given_steps(i),
             )
 
         if self.nbest is None:
@@ -187,9 +215,19 @@ def greedy(
     return run_greedy(step, h, c, start_id, end_id, max_steps, context).hypotheses(top_k)
 
 
-def run_greedy(step: StepFn, h, c, start_id: int, end_id: int, max_steps: int, context: tuple = ()) -> Decoded:
-    """`greedy` as arrays (see `Decoded`)."""
-    return _decode_per_row(step, h, c, start_id, end_id, max_steps, lambda p, rows: p.argmax(axis=1), context)
+def _argmax(probs: np.ndarray, rows: np.ndarray, t: int) -> np.ndarray:
+    return probs.argmax(axis=1)
+
+
+def run_greedy(step: StepFn, h, c, start_id: int, end_id: int, max_steps: int, context: tuple = (),
+               prefixes: Sequence[Sequence[int]] | None = None) -> Decoded:
+    """`greedy` as arrays (see `Decoded`).
+
+    Args:
+        prefixes: per row, token ids the decoder is forced through before it chooses (without END);
+            None or all empty: plain greedy decoding.
+    """
+    return _decode_per_row(step, h, c, start_id, end_id, max_steps, _argmax, context, prefixes)
 
 
 def sample(
@@ -205,13 +243,13 @@ def sample(
 
 
 def run_sample(step: StepFn, h, c, start_id: int, end_id: int, max_steps: int, temperature: float, seed: int,
-               context: tuple = ()) -> Decoded:
-    """`sample` as arrays (see `Decoded`)."""
+               context: tuple = (), prefixes: Sequence[Sequence[int]] | None = None) -> Decoded:
+    """`sample` as arrays (see `Decoded`); `prefixes` as for `run_greedy` (forced steps draw nothing)."""
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
     generators = [np.random.default_rng(seed) for _ in range(h.shape[0])]
 
-    def choose(probs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    def choose(probs: np.ndarray, rows: np.ndarray, t: int) -> np.ndarray:
         # In float64, as Generator.choice(p=...) would be given them; then exactly what choice does
         # with p: one uniform draw per row, looked up in the normalised cumulative sum.
         logits = np.log(np.maximum(probs.astype(np.float64), LOG_FLOOR)) / temperature
@@ -223,17 +261,68 @@ def run_sample(step: StepFn, h, c, start_id: int, end_id: int, max_steps: int, t
         draws = np.array([generators[row].random() for row in rows.tolist()])
         return (cdf <= draws[:, None]).sum(axis=1)
 
-    return _decode_per_row(step, h, c, start_id, end_id, max_steps, choose, context)
+    return _decode_per_row(step, h, c, start_id, end_id, max_steps, choose, context, prefixes)
 
 
-def _decode_per_row(step, h, c, start_id, end_id, max_steps, choose, context=()) -> Decoded:
+def run_forced(step: StepFn, h, c, start_id: int, end_id: int, targets: Sequence[Sequence[int]],
+               context: tuple = ()) -> Decoded:
+    """Teacher-forced decoding: every row is fed its target, then END, whatever the model prefers.
+
+    The result reads like any other (see `Decoded`): per step the model's whole distribution (so
+    the given token's probability and the model's own top-k), attention where the model has it,
+    and `scores`, the log-probability of target + END, summed as `run_greedy` sums its own output.
+    Each row takes len(target) + 1 steps; `given` covers all of them.
+
+    Args:
+        step, h, c, start_id, end_id, context: as for `run_greedy`.
+        targets: per row, the token ids to score, without START or END (may be empty: END alone).
+    """
+    targets = [[*target, end_id] for target in targets]
+    max_steps = max((len(target) for target in targets), default=0)
+    return _decode_per_row(step, h, c, start_id, end_id, max_steps, _argmax, context, targets)
+
+
+def _padded(prefixes: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, longest) ids, zero past each row's end, and the lengths: one gather per step reads them."""
+    lengths = np.array([len(p) for p in prefixes], dtype=np.int64)
+    ids = np.zeros((len(prefixes), int(lengths.max(initial=0))), dtype=np.int64)
+    for row, prefix in enumerate(prefixes):
+        ids[row, : len(prefix)] = prefix
+    return ids, lengths
+
+
+def _forcing(choose: ChooseFn, ids: np.ndarray, lengths: np.ndarray) -> ChooseFn:
+    """`choose`, except that a row still inside its prefix (t < its length) gets the prefix's id at t.
+
+    Only the free rows reach `choose`, so a sampling generator draws at free steps only.
+    """
+    def forced(probs: np.ndarray, rows: np.ndarray, t: int) -> np.ndarray:
+        if t >= ids.shape[1]:
+            return choose(probs, rows, t)
+        fixed = t < lengths[rows]
+        if not _any(fixed):
+            return choose(probs, rows, t)
+        chosen = ids[rows, t]  # a new array (fancy indexing)
+        free = np.flatnonzero(~fixed)
+        if free.size:
+            chosen[free] = choose(probs[free], rows[free], t)
+        return chosen
+
+    return forced
+
+
+def _decode_per_row(step, h, c, start_id, end_id, max_steps, choose: ChooseFn, context=(), prefixes=None) -> Decoded:
     batch = h.shape[0]
+    forced_lengths = None
+    if prefixes is not None and any(len(p) for p in prefixes):
+        ids, forced_lengths = _padded(prefixes)
+        choose = _forcing(choose, ids, forced_lengths)
     rows = np.arange(batch)  # the input rows still decoding, in order
     tokens = np.full(batch, start_id)
     step_probs, step_attention, step_rows, step_chosen = [], [], [], []
-    for _ in range(max_steps):
+    for t in range(max_steps):
         probs, h, c, attention = _call(step, tokens, h, c, context)
-        chosen = choose(probs, rows)
+        chosen = choose(probs, rows, t)
         step_probs.append(probs)
         step_attention.append(attention)
         step_rows.append(rows)
@@ -265,8 +354,9 @@ def _decode_per_row(step, h, c, start_id, end_id, max_steps, choose, context=())
     positions[rows, at_step] = where
     chosen_probs[rows, at_step] = flat[np.arange(rows.size), chosen]
     lengths = np.bincount(rows, minlength=batch)
+    given = None if forced_lengths is None else np.minimum(forced_lengths, lengths)
     decoded = Decoded(step_probs, step_attention, out_tokens, positions, lengths, chosen_probs,
-                      _log_scores(chosen_probs))
+                      _log_scores(chosen_probs), given=given)
     decoded.__dict__["_flat"] = (flat, offsets)  # made here anyway: the step views reuse it
     return decoded
 
@@ -292,11 +382,22 @@ def beam_search(
 
 
 def run_beam(step: StepFn, h, c, start_id: int, end_id: int, max_steps: int, beam_size: int,
-             length_normalize: bool = False, context: tuple = ()) -> Decoded:
-    """`beam_search` as arrays (see `Decoded`); `nbest` lists each sentence's hypotheses, best first."""
+             length_normalize: bool = False, context: tuple = (),
+             prefixes: Sequence[Sequence[int]] | None = None) -> Decoded:
+    """`beam_search` as arrays (see `Decoded`); `nbest` lists each sentence's hypotheses, best first.
+
+    Args:
+        prefixes: per sentence, token ids every hypothesis starts with (without END): at a step
+            inside a sentence's prefix, every candidate but the prefix's token is set to -inf, so
+            its one live beam follows the prefix and the search widens from where it ends. Scores
+            include the prefix's log-probabilities. None or all empty: plain beam search.
+    """
     if beam_size < 1:
         raise ValueError(f"beam_size must be >= 1, got {beam_size}")
     batch, k = h.shape[0], beam_size
+    forced_ids = forced_lengths = None
+    if prefixes is not None and any(len(p) for p in prefixes):
+        forced_ids, forced_lengths = _padded(prefixes)
     # Beam j of sentence b is slot b*k + j. Only live beams are computed, kept in slot order; at the
     # start that is beam 0 of every sentence, so the k start copies don't repeat.
     slots = np.arange(batch) * k
@@ -322,6 +423,8 @@ def run_beam(step: StepFn, h, c, start_id: int, end_id: int, max_steps: int, bea
         # Every sentence's candidates, (batch, k * vocab): beams not computed (finished sentences,
         # dead beams) stay at -inf and are never chosen.
         logp = np.log(np.maximum(probs, LOG_FLOOR)) + scores[:, None]
+        if forced_ids is not None and t < forced_ids.shape[1]:
+            _keep_only_forced(logp, forced_ids, forced_lengths, sentence, t)
         if slots.size == batch * k:  # every beam is live: row r is slot r
             position_of = slots
         else:
@@ -387,4 +490,20 @@ def run_beam(step: StepFn, h, c, start_id: int, end_id: int, max_steps: int, bea
         if t:
             current[on_path] = step_fed[t][rows]
             where[on_path] = step_parent[t - 1][rows]
-    return Decoded(step_probs, step_attention, out_tokens, positions, t_end + 1, chosen_probs, score, nbest)
+    given = None if forced_lengths is None else np.minimum(forced_lengths[s], t_end + 1)
+    return Decoded(step_probs, step_attention, out_tokens, positions, t_end + 1, chosen_probs, score, nbest, given)
+
+
+def _keep_only_forced(logp: np.ndarray, ids: np.ndarray, lengths: np.ndarray, sentence: np.ndarray, t: int) -> None:
+    """Set every candidate of a row still inside its sentence's prefix to -inf, except the prefix's token at t.
+
+    Args:
+        logp: (rows computed, vocab) candidate scores, changed in place.
+        sentence: the sentence of each row computed.
+    """
+    inside = np.flatnonzero(t < lengths[sentence])
+    if inside.size:
+        token = ids[sentence[inside], t]
+        kept = logp[inside, token]
+        logp[inside] = -np.inf
+        logp[inside, token] = kept
