@@ -10,6 +10,13 @@ back into characters.
 A translation's per-step view (`Translation.steps`: each character's probability, its top-k
 alternatives, its attention) is built from the decoder's arrays the first time it is read, so a
 caller that only wants the French text pays nothing for it.
+
+The French side can be given too, per sentence: `translate_batch(..., prefixes=)` forces the decoder
+through a French prefix and lets the chosen method continue it; `score_batch` forces it through a
+whole French sentence and END, and reports how likely the model finds each character (see
+decoding.run_forced). Given characters are checked against the target vocabulary and marked
+(`Step.given`), and they travel with their sentence rather than with the options, so a batch may mix
+sentences with and without them.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import numpy as np
 from . import decoding, normalize
 from .config import ModelConfig
 from .inference import AttentionWeights, Seq2SeqWeights, blas_threads
-from .vocab import END, PAD, Vocabulary
+from .vocab import END, PAD, START, Vocabulary
 
 METHODS = ("greedy", "beam", "sample")
 
@@ -61,6 +68,7 @@ class Step:
     prob: float
     top: list[tuple[str, float]]
     attention: list[float] | None = None  # attention models: weight on each input character
+    given: bool = False  # the character was given (a prefix, or the French being scored), not chosen
 
 
 @dataclass
@@ -74,17 +82,29 @@ class Translation:
     # True when the input starts lower-case, which the training English (almost) never does, and the
     # capitalize option was off: the page offers to capitalise, API clients can do the same.
     suggest_capitalize: bool = False
+    # Scoring only (Translator.score): the score per character, END included (what beam search's
+    # length normalisation ranks by), and every step where the model's own first choice differs from
+    # the given character: {"step", "char", "prob", "model", "model_prob"} ("\n" is END).
+    normalized_score: float | None = None
+    disagreements: list[dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "input": self.input,
-            "translation": self.translation,
-            "score": self.score,
-            "steps": [_step_dict(s) for s in self.steps],
+        steps = self.steps
+        # "given" appears on every step when any was given (a prefix, or scoring), and not at all
+        # otherwise: a translation without given characters keeps its usual shape.
+        marked = any(s.given for s in steps)
+        out: dict[str, Any] = {"input": self.input, "translation": self.translation, "score": self.score}
+        if self.normalized_score is not None:
+            out["normalized_score"] = self.normalized_score
+        out.update({
+            "steps": [_step_dict(s, marked) for s in steps],
             "nbest": self.nbest,
             "warnings": self.warnings,
             "suggest_capitalize": self.suggest_capitalize,
-        }
+        })
+        if self.disagreements is not None:
+            out["disagreements"] = self.disagreements
+        return out
 
 
 @dataclass
@@ -96,6 +116,7 @@ class _LazySteps:
     characters: Sequence[str]
     top_k: int
     input_length: int  # attention rows are cut to the input's characters
+    given: int = 0  # leading steps that were given, not chosen
 
     def build(self) -> list[Step]:
         decoded, i, chars = self.decoded, self.index, self.characters
@@ -107,9 +128,9 @@ class _LazySteps:
         weights = (np.round(attention[:, : self.input_length].astype(np.float64), 6).tolist()
                    if attention is not None else [None] * length)
         return [
-            Step(chars[token], prob, [(chars[a], p) for a, p in zip(top_ids, top_probs)], row_weights)
-            for token, prob, top_ids, top_probs, row_weights in zip(
-                decoded.token_list(i), decoded.probs[i, :length].tolist(), ids.tolist(), probs.tolist(), weights)
+            Step(chars[token], prob, [(chars[a], p) for a, p in zip(top_ids, top_probs)], row_weights, t < self.given)
+            for t, (token, prob, top_ids, top_probs, row_weights) in enumerate(zip(
+                decoded.token_list(i), decoded.probs[i, :length].tolist(), ids.tolist(), probs.tolist(), weights))
         ]
 
 
@@ -129,10 +150,12 @@ def _set_steps(self: Translation, steps: list[Step] | _LazySteps) -> None:
 Translation.steps = property(_get_steps, _set_steps, doc="Per emitted character: Step(char, prob, top, attention).")  # type: ignore[assignment]
 
 
-def _step_dict(step: Step) -> dict[str, Any]:
+def _step_dict(step: Step, marked: bool = False) -> dict[str, Any]:
     out = {"char": step.char, "prob": step.prob, "top": [list(t) for t in step.top]}
     if step.attention is not None:
         out["attention"] = step.attention
+    if marked:
+        out["given"] = step.given
     return out
 
 
@@ -172,6 +195,8 @@ class _Prepared:
     ids: list[int]
     warnings: list[str]
     suggest_capitalize: bool = False
+    french: list[int] = field(default_factory=list)  # target ids given: a prefix, or the sentence to score
+    scored: bool = False  # `french` is the whole translation, to score (Translator.score_batch)
 
 
 # When to offer capitalising. Neither a checkpoint's metadata nor its Vocabulary records how its
@@ -244,6 +269,37 @@ class Translator:
             warnings.append(CAPITALIZE_HINT)
         return _Prepared(cleaned, [self.vocab.input_token_index[c] for c in cleaned], warnings, suggest)
 
+    def french_ids(self, french: str, what: str = "French") -> list[int]:
+        """Check French text that is given to the decoder and turn it into target ids; raises InputError.
+
+        Every character must be one the model writes (START and END are not: they frame a sentence),
+        and the text may be at most max_decoder_seq_length characters, the longest the model writes.
+        The text is taken as it is, without normalisation or stripping.
+
+        Args:
+            french: a prefix to continue, or the translation to score ("" is allowed: nothing given,
+                or, scored, the empty translation).
+            what: how the error message names it ("prefix", "French").
+        """
+        if not isinstance(french, str):
+            raise InputError(f"the {what} must be a string, got {type(french).__name__}")
+        index = self.vocab.target_token_index
+        unknown = list(dict.fromkeys(c for c in french if c not in index or c in (START, END)))
+        if unknown:
+            listed = " ".join(repr(c) for c in unknown)
+            raise InputError(f"the {what} has characters outside the model's French vocabulary: {listed}. "
+                             f"The model writes only these: {self.french_characters()}")
+        limit = self.vocab.max_decoder_seq_length
+        if len(french) > limit:
+            raise InputError(f"the {what} is {len(french)} characters long; the model writes at most {limit} "
+                             f"(its max_decoder_seq_length)")
+        return [index[c] for c in french]
+
+    def french_characters(self) -> str:
+        """The characters the model writes, for messages: invisible ones as U+XXXX (a space is U+0020)."""
+        return " ".join(c if c.isprintable() and not c.isspace() else f"U+{ord(c):04X}"
+                        for c in self.vocab.target_characters if c not in (START, END))
+
     def _encoder_batch(self, prepared: Sequence[_Prepared]) -> tuple[np.ndarray, np.ndarray]:
         """Input ids and lengths, padded exactly as in training."""
         lengths = np.array([len(p.ids) for p in prepared])
@@ -262,23 +318,87 @@ class Translator:
         """Whether translations carry per-step attention weights over the input characters."""
         return isinstance(self.weights, AttentionWeights)
 
-    def translate(self, text: str, options: DecodeOptions | None = None) -> Translation:
-        """Translate one sentence; raises InputError for input the model cannot take."""
-        result = self.translate_batch([text], options)[0]
+    def translate(self, text: str, options: DecodeOptions | None = None, prefix: str = "") -> Translation:
+        """Translate one sentence; raises InputError for input the model cannot take.
+
+        Args:
+            prefix: French the translation must start with (see `translate_batch`).
+        """
+        result = self.translate_batch([text], options, [prefix] if prefix else None)[0]
         if isinstance(result, InputError):
             raise result
         return result
 
-    def translate_batch(self, texts: Sequence[str], options: DecodeOptions | None = None) -> list[Translation | InputError]:
-        """Translate many sentences at once. A bad sentence yields its InputError in its place."""
+    def translate_batch(self, texts: Sequence[str], options: DecodeOptions | None = None,
+                        prefixes: Sequence[str] | None = None) -> list[Translation | InputError]:
+        """Translate many sentences at once. A bad sentence yields its InputError in its place.
+
+        Args:
+            texts: English sentences.
+            options: how to decode and normalise; the defaults when None.
+            prefixes: per sentence, French the translation must start with ("" for none): the decoder
+                is fed it, then the chosen method continues (beam search: every n-best hypothesis
+                starts with it). Its steps are marked `given`; its characters must be ones the model
+                writes, else that sentence gets an InputError. None: no prefixes, today's decoding.
+        """
         options = options or DecodeOptions()
         options.validate()
-        results: list[Translation | InputError | None] = [None] * len(texts)
+        if prefixes is not None and len(prefixes) != len(texts):
+            raise ValueError(f"got {len(prefixes)} prefixes for {len(texts)} sentences")
+
+        def prepare(i: int, text: str) -> _Prepared:
+            prepared = self.prepare(text, options)
+            if prefixes is not None and prefixes[i] != "":
+                prepared.french = self.french_ids(prefixes[i], "prefix")
+            return prepared
+
+        return self._run(list(enumerate(texts)), prepare, options)
+
+    def score(self, english: str, french: str, options: DecodeOptions | None = None) -> Translation:
+        """Score one given translation; raises InputError for input the model cannot take (see `score_batch`)."""
+        result = self.score_batch([(english, french)], options)[0]
+        if isinstance(result, InputError):
+            raise result
+        return result
+
+    def score_batch(self, pairs: Sequence[tuple[str, str]], options: DecodeOptions | None = None
+                    ) -> list[Translation | InputError]:
+        """How likely the model finds given translations: forced decoding of each French (see decoding.run_forced).
+
+        Each result is a Translation whose `translation` is the given French, unchanged, and whose
+        `score` is its log-probability, END included, the quantity `translate` reports for its own
+        output; `steps` give each character's probability, the model's own top-k at that step and
+        attention (all marked `given`); `normalized_score` is the score per character, END included;
+        `disagreements` lists the steps where the model's first choice differs from the given one.
+
+        Args:
+            pairs: (English, French) per sentence. The English is normalised and checked as for
+                `translate`; the French is taken as it is, and a character the model never writes,
+                or French longer than max_decoder_seq_length, gives that pair an InputError.
+            options: normalisation and top_k; the decoding method, beam and sampling settings are
+                not used.
+        """
+        options = options or DecodeOptions()
+        options.validate()
+
+        def prepare(i: int, pair: tuple[str, str]) -> _Prepared:
+            if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+                raise InputError(f"expected an (English, French) pair, got {type(pair).__name__}")
+            english, french = pair
+            prepared = self.prepare(english, options)
+            prepared.french, prepared.scored = self.french_ids(french), True
+            return prepared
+
+        return self._run(list(enumerate(pairs)), prepare, options)
+
+    def _run(self, items: list[tuple[int, Any]], prepare, options: DecodeOptions) -> list[Translation | InputError]:
+        """Prepare each item (an InputError stays in its place) and decode the rest together."""
+        results: list[Translation | InputError | None] = [None] * len(items)
         prepared: list[_Prepared] = []
         rows: list[int] = []
-        for i, text in enumerate(texts):
+        for i, item in items:
             try:
-                prepared.append(self.prepare(text, options))
+                prepared.append(prepare(i, item))
                 rows.append(i)
             except InputError as err:
                 results[i] = err
@@ -303,37 +423,67 @@ class Translator:
 
     def _decode_slice(self, prepared: Sequence[_Prepared], options: DecodeOptions) -> list[Translation]:
         ids, lengths = self._encoder_batch(prepared)
+        french = [p.french for p in prepared]
+        scored = prepared[0].scored
+        assert all(p.scored == scored for p in prepared), "a batch either scores or translates"
         with blas_threads:
             h, c, context = self.weights.start(ids, lengths)
-            common = dict(
-                step=self.weights.decode_step, h=h, c=c, start_id=self.vocab.start_index,
-                end_id=self.vocab.end_index, max_steps=self.vocab.max_decoder_seq_length + 1, context=context,
-            )
-            if options.method == "greedy":
-                decoded = decoding.run_greedy(**common)
+            common = dict(step=self.weights.decode_step, h=h, c=c, start_id=self.vocab.start_index,
+                          end_id=self.vocab.end_index, context=context)
+            # Without a prefix, the calls (and the outputs) are exactly what they were before prefixes.
+            given = dict(prefixes=french) if any(french) else {}
+            max_steps = self.vocab.max_decoder_seq_length + 1
+            if scored:
+                decoded = decoding.run_forced(**common, targets=french)
+            elif options.method == "greedy":
+                decoded = decoding.run_greedy(**common, max_steps=max_steps, **given)
             elif options.method == "sample":
-                decoded = decoding.run_sample(**common, temperature=options.temperature, seed=options.seed)
+                decoded = decoding.run_sample(**common, max_steps=max_steps, temperature=options.temperature,
+                                              seed=options.seed, **given)
             else:
-                decoded = decoding.run_beam(**common, beam_size=options.beam_size,
-                                            length_normalize=options.length_normalize)
+                decoded = decoding.run_beam(**common, max_steps=max_steps, beam_size=options.beam_size,
+                                            length_normalize=options.length_normalize, **given)
         return [self._to_translation(p, decoded, row, options.top_k) for row, p in enumerate(prepared)]
 
-    def _text(self, tokens: Sequence[int]) -> str:
+    def _text(self, tokens: Sequence[int], given: int = 0) -> str:
+        """The characters of `tokens` without END; trailing spaces go, except given ones."""
         chars = [self.vocab.target_characters[t] for t in tokens]
         if chars and chars[-1] == END:
             chars.pop()
-        # The recipe's target is padded with spaces, so its models may emit trailing spaces.
-        return "".join(chars).rstrip(PAD)
+        # The recipe's target is padded with spaces, so its models may emit trailing spaces. Given
+        # characters are kept as given: a prefix "Je " stays the start of the translation.
+        return "".join(chars[:given]) + "".join(chars[given:]).rstrip(PAD)
 
     def _to_translation(self, prepared: _Prepared, decoded: decoding.Decoded, row: int, top_k: int) -> Translation:
         best = decoded.best(row)
         tokens = decoded.token_list(best)
+        given = decoded.given_steps(best)
         warnings = list(prepared.warnings)
         if not tokens or tokens[-1] != self.vocab.end_index:
             warnings.append("the output reached the maximum length without an end token")
         nbest = ([] if decoded.nbest is None else
-                 [{"translation": self._text(decoded.token_list(int(i))), "score": float(decoded.scores[i])}
+                 [{"translation": self._text(decoded.token_list(int(i)), decoded.given_steps(int(i))),
+                   "score": float(decoded.scores[i])}
                   for i in decoded.nbest[row]])
-        steps = _LazySteps(decoded, best, self.vocab.target_characters, top_k, len(prepared.ids))
-        return Translation(prepared.text, self._text(tokens), float(decoded.scores[best]), steps, nbest, warnings,
-                           suggest_capitalize=prepared.suggest_capitalize)
+        steps = _LazySteps(decoded, best, self.vocab.target_characters, top_k, len(prepared.ids), given)
+        score = float(decoded.scores[best])
+        result = Translation(prepared.text, self._text(tokens, given), score, steps, nbest, warnings,
+                             suggest_capitalize=prepared.suggest_capitalize)
+        if prepared.scored:
+            result.normalized_score = score / len(tokens)
+            result.disagreements = self._disagreements(decoded, best)
+        return result
+
+    def _disagreements(self, decoded: decoding.Decoded, i: int) -> list[dict[str, Any]]:
+        """The steps of hypothesis i where the model's most likely character is not the one taken.
+
+        Argmax takes the lowest id among equals, as `decoding.top_k` does, so "model" is always the
+        step's first alternative in `steps`.
+        """
+        probs = decoded.full_probs(i)
+        tokens = np.asarray(decoded.token_list(i))
+        model = probs.argmax(axis=1)
+        chars = self.vocab.target_characters
+        return [{"step": int(t), "char": chars[tokens[t]], "prob": float(probs[t, tokens[t]]),
+                 "model": chars[model[t]], "model_prob": float(probs[t, model[t]])}
+                for t in np.flatnonzero(model != tokens)]
