@@ -18,6 +18,11 @@ tab, or anyone POSTing /gradio_api/cancel) the future is cancelled too. So the w
   starts a new one.
 
 Callers should still bound their wait (`translate(..., timeout=)`, or `asyncio.wait_for` in the app).
+
+A request may carry French: a prefix its translation must start with (`submit(..., prefix=)`), or
+the translation to score (`submit_score`). That French belongs to the request, not to its options,
+so requests with different prefixes still share an engine call; scoring requests are grouped apart
+from translations, since they are a different call (`Translator.score_batch`).
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ class _Request:
     text: str
     options: DecodeOptions
     future: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
+    prefix: str = ""  # French the translation must start with
+    french: str | None = None  # a scoring request: the French to score
 
 
 def _resolve(future: concurrent.futures.Future, result) -> bool:
@@ -86,12 +93,26 @@ class BatchingEngine:
         self.dropped = 0  # requests cancelled before their batch ran
         self.workers_started = 0
 
-    def submit(self, translator: Translator, text: str, options: DecodeOptions) -> concurrent.futures.Future:
+    def submit(self, translator: Translator, text: str, options: DecodeOptions,
+               prefix: str = "") -> concurrent.futures.Future:
         """Queue one sentence; the future gives a Translation or raises its InputError.
 
         Cancelling the future before its batch starts removes it from the batch.
+
+        Args:
+            prefix: French the translation must start with (see `Translator.translate_batch`).
         """
-        request = _Request(translator, text, options)
+        return self._submit(_Request(translator, text, options, prefix=prefix))
+
+    def submit_score(self, translator: Translator, english: str, french: str,
+                     options: DecodeOptions) -> concurrent.futures.Future:
+        """Queue one (English, French) pair to score; the future gives a Translation or raises its InputError.
+
+        See `Translator.score_batch`; cancelling works as for `submit`.
+        """
+        return self._submit(_Request(translator, english, options, french=french))
+
+    def _submit(self, request: _Request) -> concurrent.futures.Future:
         with self._cond:
             if self._closed:
                 raise EngineError("the translation engine has been shut down")
@@ -104,9 +125,17 @@ class BatchingEngine:
         return request.future
 
     def translate(self, translator: Translator, text: str, options: DecodeOptions,
-                  timeout: float | None = None) -> Translation:
+                  timeout: float | None = None, prefix: str = "") -> Translation:
         """Blocking form of `submit`; raises TimeoutError (and cancels the request) after `timeout` s."""
-        future = self.submit(translator, text, options)
+        return self._wait(self.submit(translator, text, options, prefix), timeout)
+
+    def score(self, translator: Translator, english: str, french: str, options: DecodeOptions,
+              timeout: float | None = None) -> Translation:
+        """Blocking form of `submit_score`; raises TimeoutError (and cancels the request) after `timeout` s."""
+        return self._wait(self.submit_score(translator, english, french, options), timeout)
+
+    @staticmethod
+    def _wait(future: concurrent.futures.Future, timeout: float | None) -> Translation:
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
@@ -159,14 +188,14 @@ class BatchingEngine:
         if not live:
             return
         self.batch_sizes[len(live)] += 1
-        # A batch may mix models and options: each (model, options) group is one engine call.
+        # A batch may mix models and options: each (model, options, scoring or not) group is one engine call.
         groups: dict[tuple, list[_Request]] = {}
         for request in live:
-            key = (id(request.translator), dataclasses.astuple(request.options))
+            key = (id(request.translator), dataclasses.astuple(request.options), request.french is not None)
             groups.setdefault(key, []).append(request)
         for group in groups.values():
             try:
-                results = list(group[0].translator.translate_batch([r.text for r in group], group[0].options))
+                results = list(self._call(group))
             except Exception as err:  # never leave a caller waiting forever
                 log.exception("batched translation failed")
                 results = [EngineError(f"the translation failed: {type(err).__name__}: {err}")] * len(group)
@@ -176,3 +205,14 @@ class BatchingEngine:
                 _resolve(request.future, result)
             for request in group[len(results):]:
                 _resolve(request.future, EngineError("the engine returned no result for this request"))
+
+    @staticmethod
+    def _call(group: list[_Request]):
+        """One engine call for a group: score_batch for scoring requests, else translate_batch."""
+        translator, options = group[0].translator, group[0].options
+        if group[0].french is not None:
+            return translator.score_batch([(r.text, r.french) for r in group], options)
+        if any(r.prefix for r in group):
+            return translator.translate_batch([r.text for r in group], options, [r.prefix for r in group])
+        # Without prefixes, the call a translator (or a test's stand-in) has always had to take.
+        return translator.translate_batch([r.text for r in group], options)

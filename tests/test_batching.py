@@ -194,3 +194,53 @@ def test_many_threads_cancelling_at_random_never_hang_the_rest(translator):
     assert not not_done
     assert all(f.cancelled() or f.result() for f in futures)
     assert engine.is_alive() and engine.workers_started == 1
+
+
+class GatedFrench(Gated):
+    """`Gated`, taking prefixes and scoring requests too; `calls` records (kind, items) per engine call."""
+
+    def translate_batch(self, texts, options=None, prefixes=None):
+        self.entered.set()
+        assert self.gate.wait(30), "the test never opened the gate"
+        self.calls.append(("translate", list(zip(texts, prefixes or [""] * len(texts)))))
+        return self.translator.translate_batch(texts, options, prefixes)
+
+    def score_batch(self, pairs, options=None):
+        self.calls.append(("score", list(pairs)))
+        return self.translator.score_batch(pairs, options)
+
+
+def test_prefixes_and_scoring_requests_travel_with_each_request(translator):
+    """Requests that differ only in their French share one engine call; scoring is a call of its own."""
+    engine = BatchingEngine(max_batch_size=64)
+    gated = GatedFrench(translator)
+    first = engine.submit(gated, "Go.", DecodeOptions())
+    assert gated.entered.wait(10)
+    plain = translator.translate_batch(TEXTS, DecodeOptions())
+    prefixes = ["", "Ja", plain[2].translation[:2], "ü", "", "Je "]
+    translations = [engine.submit(gated, text, DecodeOptions(), prefix=prefix) for text, prefix in zip(TEXTS, prefixes)]
+    pairs = [(text, result.translation) for text, result in zip(TEXTS, plain)] + [("Hi.", "Salut ü")]
+    scores = [engine.submit_score(gated, english, french, DecodeOptions()) for english, french in pairs]
+    gated.gate.set()
+    first.result(timeout=30)
+
+    want = translator.translate_batch(TEXTS, DecodeOptions(), prefixes)
+    for future, expected in zip(translations, want):
+        if isinstance(expected, InputError):
+            with pytest.raises(InputError, match="outside the model's French vocabulary: 'ü'"):
+                future.result(timeout=30)
+        else:
+            _same(future.result(timeout=30), expected)
+    for future, expected in zip(scores, translator.score_batch(pairs, DecodeOptions())):
+        if isinstance(expected, InputError):
+            with pytest.raises(InputError, match="'ü'"):
+                future.result(timeout=30)
+        else:
+            got = future.result(timeout=30)
+            _same(got, expected)
+            assert got.normalized_score == pytest.approx(expected.normalized_score, abs=1e-5)
+    assert gated.calls[1:] == [("translate", list(zip(TEXTS, prefixes))), ("score", pairs)]
+    assert engine.batch_sizes[len(TEXTS) + len(pairs)] == 1  # one batch, two engine calls
+    result = engine.score(translator, "Go.", plain[0].translation, DecodeOptions(), timeout=30)
+    assert result.translation == plain[0].translation and all(s.given for s in result.steps)
+    assert engine.translate(translator, "Go.", DecodeOptions(), timeout=30, prefix="Ja").translation.startswith("Ja")
