@@ -177,34 +177,52 @@ def stdin_lines(fd: int, max_chars: int = MAX_INPUT_CHARS) -> Iterator[list[tupl
             return
 
 
-def _write_results(translator, options: DecodeOptions, items: list[tuple[str, str | InputError]], jsonl: bool) -> int:
-    """Translate one batch of (label, text or InputError), print one output line each; return the failures."""
+class _Tally:
+    """What a run has answered so far."""
+
+    def __init__(self):
+        self.answered = 0  # lines whose output line was written (it reaches stdout, at the latest, on the way out)
+        self.failed = 0
+
+
+def _write_results(translator, options: DecodeOptions, items: list[tuple[str, str | InputError]], jsonl: bool,
+                   tally: _Tally) -> None:
+    """Translate one batch of (label, text or InputError), print one output line each.
+
+    Each line is counted in `tally` as soon as its output is written, not once the batch is done: a
+    Ctrl-C that lands mid-batch (say, while a warning waits on a full stderr pipe) then reports
+    exactly the lines that reach stdout, which the interrupt handler flushes.
+    """
     texts = [item for _, item in items if isinstance(item, str)]
     translations = iter(translator.translate_batch(texts, options) if texts else [])
-    failed = 0
     for label, item in items:
         text, result = (item, next(translations)) if isinstance(item, str) else (None, item)
         if isinstance(result, InputError):
-            failed += 1
+            tally.failed += 1
             where = label if text is None else f"{label}: {text!r}"
             if jsonl:
                 sys.stdout.write(json.dumps({"input": text, "error": f"{label}: {result}"}, ensure_ascii=False) + "\n")
             else:
-                print(f"error: {where}: {result}", file=sys.stderr)
+                _to_stderr(f"error: {where}: {result}")
                 sys.stdout.write("\n")  # keep output lines aligned with input lines
-            continue
-        if jsonl:
+        elif jsonl:
             sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
         else:
             for warning in result.warnings:
-                print(f"warning: {label}: {text!r}: {warning}", file=sys.stderr)
+                _to_stderr(f"warning: {label}: {text!r}: {warning}")
             sys.stdout.write(result.translation + "\n")  # one write: an interrupt never leaves half a line
+        tally.answered += 1
     sys.stdout.flush()
-    return failed
+
+
+def _to_stderr(line: str) -> None:
+    """One message line in one write (print writes the text and its newline apart): a Ctrl-C while
+    stderr is full then leaves the whole line for later, and the summary still starts a line."""
+    sys.stderr.write(line + "\n")
 
 
 def cmd_translate(args) -> int:
-    done = 0
+    tally = _Tally()
     try:
         try:
             options = _options(args)
@@ -220,19 +238,16 @@ def cmd_translate(args) -> int:
             batches: Iterator[list] = iter([items])
         else:
             batches = ([(f"line {n}", item) for n, item in lines] for lines in stdin_lines(sys.stdin.fileno()))
-        failed = 0
         for batch in batches:
             for begin in range(0, len(batch), BATCH_LINES):
-                chunk = batch[begin : begin + BATCH_LINES]
-                failed += _write_results(translator, options, chunk, args.jsonl)
-                done += len(chunk)
-        return EXIT_SOME_FAILED if failed else EXIT_OK
+                _write_results(translator, options, batch[begin : begin + BATCH_LINES], args.jsonl, tally)
+        return EXIT_SOME_FAILED if tally.failed else EXIT_OK
     except KeyboardInterrupt:
         try:
             sys.stdout.flush()
         except OSError:
             pass
-        print(f"interrupted by Ctrl-C after {done} line(s) were answered", file=sys.stderr)
+        print(f"interrupted by Ctrl-C after {tally.answered} line(s) were answered", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`... | head -1`): stop quietly; point stdout at devnull so that

@@ -159,6 +159,48 @@ def test_ctrl_c_flushes_and_exits_130_with_one_line(model_dir):
         proc.wait()
 
 
+@pytest.mark.skipif(not hasattr(__import__("fcntl"), "F_GETPIPE_SZ") if sys.platform != "win32" else True,
+                    reason="reads the pipe's capacity: Linux")
+def test_ctrl_c_while_a_warning_waits_on_a_full_stderr_counts_the_lines_written(model_dir):
+    """Plain mode writes each line's warnings to stderr. When nobody reads stderr, a write blocks
+    mid-batch; a Ctrl-C then must report exactly the lines that reach stdout (the summary used to
+    count whole batches only, so it said 0 while a batch's first lines came out)."""
+    import fcntl
+    import termios
+
+    proc = start_cli("--model", model_dir, env=cli_env(OPENBLAS_NUM_THREADS="1"))
+    try:
+        capacity = fcntl.fcntl(proc.stderr.fileno(), fcntl.F_GETPIPE_SZ)
+        # Every "go." gets a warning of ~330 bytes suggesting a capital: the pipe fills a few hundred lines in.
+        send(proc, "go.\n" * 2000)
+
+        def waiting_on_stderr() -> int:
+            size = bytearray(4)
+            fcntl.ioctl(proc.stderr.fileno(), termios.FIONREAD, size)
+            return int.from_bytes(size, sys.byteorder)
+
+        deadline, last, still_since = time.monotonic() + START_S, -1, time.monotonic()
+        while True:  # until the pipe is nearly full and has stopped growing: the command is blocked
+            assert time.monotonic() < deadline and proc.poll() is None, "stderr never filled up"
+            now = waiting_on_stderr()
+            if now != last:
+                last, still_since = now, time.monotonic()
+            elif now > capacity - 1024 and time.monotonic() - still_since > 0.5:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=ANSWER_S)  # reading stderr lets the summary line out
+        assert proc.returncode == 130
+        summary = err.decode("utf-8").strip().splitlines()[-1]
+        assert summary.startswith("interrupted by Ctrl-C after ") and "Traceback" not in err.decode("utf-8")
+        answered = int(summary.split("after ")[1].split()[0])
+        written = out.decode("utf-8").splitlines()
+        assert 0 < answered == len(written) < 2000
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 # tgkill(2) sends a signal to one thread of another process; Python has no wrapper for it.
 SYS_TGKILL = {"x86_64": 234, "aarch64": 131}.get(__import__("platform").machine())
 
