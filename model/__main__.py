@@ -1,4 +1,4 @@
-"""Command line: `python -m model translate|evaluate|push ...`. Run with --help for each subcommand.
+"""Command line: `python -m model translate|score|evaluate|push ...`. Run with --help for each subcommand.
 
 translate: sentences from the arguments, or from stdin one per line. Stdin is read as UTF-8 bytes
 and each line is answered, and flushed, as soon as it has arrived, so the command works as a filter
@@ -9,7 +9,8 @@ line gives one JSON line {"input", "translation", "score", "steps", "nbest", "wa
 {"input", "error"} for a line that cannot be translated ("input" is null when the line could not
 be read: not UTF-8, or over the length limit); in plain mode such a line prints its error, with
 its line number, on stderr and an empty line on stdout. A bad line never stops the run: the exit
-status reports it at the end (see the list after the options).
+status reports it at the end (see the list after the options). With --prefix TEXT every translation
+starts with the French TEXT: the decoder is fed it, then continues as chosen.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import os
 import select
 import shlex
 import sys
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter is noise here
 
@@ -41,6 +42,39 @@ exit status:
   {EXIT_CANNOT_RUN}    nothing ran: impossible options, or the model cannot be loaded
   {EXIT_INTERRUPTED}  interrupted by Ctrl-C; the lines finished before it were printed
 """
+SCORE_DOC = """\
+Score given translations: read `english<TAB>french` lines and answer each with how likely the model
+finds that French for that English, as one JSON line in the shape `translate --jsonl` writes:
+{"input", "translation" (the French, as given), "score", "normalized_score", "steps", "nbest",
+"warnings", "suggest_capitalize", "disagreements"}.
+
+The decoder is forced through the French, character by character, then the end token. "score" is the
+log-probability of all of it, end included: exactly the "score" translate reports for its own output,
+so a translation the model would write itself and yours compare directly. "normalized_score" is the
+score per character (end included). Each step gives the given character's probability, the model's
+own top-k at that step ("top") and, for attention models, the attention over the English, and is
+marked "given". "disagreements" lists the steps where the model's first choice is another character:
+{"step" (index into steps), "char" (given), "prob", "model" (its choice; "\\n" is the end token),
+"model_prob"}.
+
+The English is normalised and checked as translate does (the same flags). The French is taken exactly
+as written: a character the model never writes, French longer than the longest the model writes, or a
+line without a tab gives that line an error record {"input", "error"} and the run goes on. Lines are
+read from stdin (streamed, as translate reads them) or from --input FILE.
+"""
+SCORE_EPILOG = f"""\
+example:
+  printf 'Go.\\tVa !\\nHi.\\tSalut.\\n' | python -m model score --model recipe --top-k 3
+  python -m model score --input pairs.tsv > scores.jsonl
+
+input limit: a line over {MAX_INPUT_CHARS} characters gets an error record.
+
+exit status:
+  {EXIT_OK}    every line was scored
+  {EXIT_SOME_FAILED}    at least one line failed (its error record was written); the others were scored
+  {EXIT_CANNOT_RUN}    nothing ran: impossible options, an unreadable --input, or the model cannot be loaded
+  {EXIT_INTERRUPTED}  interrupted by Ctrl-C; the lines finished before it were printed
+"""
 
 
 def _add_model(parser: argparse.ArgumentParser) -> None:
@@ -55,6 +89,11 @@ def _add_decoding(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--length-normalize", action="store_true", help="rank beam hypotheses by score per character")
     parser.add_argument("--temperature", type=float, metavar="T", help="sample with temperature T instead of greedy decoding")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="sampling seed; the same seed gives the same output (default 0)")
+    _add_input_options(parser)
+
+
+def _add_input_options(parser: argparse.ArgumentParser) -> None:
+    """The options translate and score share: alternatives shown, and how the English is normalised."""
     parser.add_argument("--top-k", type=int, default=5, metavar="K", help="alternatives reported per step (default 5)")
     parser.add_argument("--drop-unknown", action="store_true", help="drop characters outside the vocabulary instead of rejecting the sentence")
     normalisation = parser.add_argument_group(
@@ -75,14 +114,16 @@ def _add_decoding(parser: argparse.ArgumentParser) -> None:
 
 
 def _options(args) -> DecodeOptions:
-    if args.temperature is not None and args.beam_size:
+    # `score` has no decoding flags: it gets the defaults, which it does not use.
+    beam_size, temperature = getattr(args, "beam_size", 0), getattr(args, "temperature", None)
+    if temperature is not None and beam_size:
         raise ValueError("choose either --beam-size or --temperature, not both")
-    method = "beam" if args.beam_size else "sample" if args.temperature is not None else "greedy"
+    method = "beam" if beam_size else "sample" if temperature is not None else "greedy"
     options = DecodeOptions(
-        method=method, beam_size=args.beam_size or 1, length_normalize=args.length_normalize,
+        method=method, beam_size=beam_size or 1, length_normalize=getattr(args, "length_normalize", False),
         # Not `args.temperature or 1.0`: that would turn --temperature 0 into sampling at 1.0.
-        temperature=1.0 if args.temperature is None else args.temperature,
-        seed=args.seed, top_k=args.top_k, drop_unknown=args.drop_unknown,
+        temperature=1.0 if temperature is None else temperature,
+        seed=getattr(args, "seed", 0), top_k=args.top_k, drop_unknown=args.drop_unknown,
         typography=args.typography, fold_accents=args.fold_accents, capitalize=args.capitalize,
     )
     options.validate()
@@ -185,18 +226,22 @@ class _Tally:
         self.failed = 0
 
 
-def _write_results(translator, options: DecodeOptions, items: list[tuple[str, str | InputError]], jsonl: bool,
-                   tally: _Tally) -> None:
-    """Translate one batch of (label, text or InputError), print one output line each.
+# One batch's items: (label for messages, the input a record shows or None, the request or its InputError).
+Item = tuple[str, "str | None", Any]
+
+
+def _write_results(items: list[Item], run: Callable[[list], list], jsonl: bool, tally: _Tally) -> None:
+    """Answer one batch: `run` turns its requests (the items that are not errors) into a Translation or an
+    InputError each; print one output line per item.
 
     Each line is counted in `tally` as soon as its output is written, not once the batch is done: a
     Ctrl-C that lands mid-batch (say, while a warning waits on a full stderr pipe) then reports
     exactly the lines that reach stdout, which the interrupt handler flushes.
     """
-    texts = [item for _, item in items if isinstance(item, str)]
-    translations = iter(translator.translate_batch(texts, options) if texts else [])
-    for label, item in items:
-        text, result = (item, next(translations)) if isinstance(item, str) else (None, item)
+    requests = [request for _, _, request in items if not isinstance(request, InputError)]
+    results = iter(run(requests) if requests else [])
+    for label, text, request in items:
+        result = request if isinstance(request, InputError) else next(results)
         if isinstance(result, InputError):
             tally.failed += 1
             where = label if text is None else f"{label}: {text!r}"
@@ -221,27 +266,18 @@ def _to_stderr(line: str) -> None:
     sys.stderr.write(line + "\n")
 
 
-def cmd_translate(args) -> int:
-    tally = _Tally()
+def _answer_all(batches: Iterator[list[Item]], run: Callable[[list], list], jsonl: bool, tally: _Tally) -> int:
+    """Answer batches as they come, BATCH_LINES items per engine call; the exit status."""
+    for batch in batches:
+        for begin in range(0, len(batch), BATCH_LINES):
+            _write_results(batch[begin : begin + BATCH_LINES], run, jsonl, tally)
+    return EXIT_SOME_FAILED if tally.failed else EXIT_OK
+
+
+def _guarded(body: Callable[[], int], tally: _Tally) -> int:
+    """Run a streaming command: Ctrl-C flushes what was answered and says how much; a closed stdout stops quietly."""
     try:
-        try:
-            options = _options(args)
-        except ValueError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return EXIT_CANNOT_RUN
-        translator = _load(args.model, args.vocab_data)
-        if translator is None:
-            return EXIT_CANNOT_RUN
-        if args.sentences:
-            items = [(f"argument {i}", _too_long(MAX_INPUT_CHARS) if len(s) > MAX_INPUT_CHARS else s)
-                     for i, s in enumerate(args.sentences, 1)]
-            batches: Iterator[list] = iter([items])
-        else:
-            batches = ([(f"line {n}", item) for n, item in lines] for lines in stdin_lines(sys.stdin.fileno()))
-        for batch in batches:
-            for begin in range(0, len(batch), BATCH_LINES):
-                _write_results(translator, options, batch[begin : begin + BATCH_LINES], args.jsonl, tally)
-        return EXIT_SOME_FAILED if tally.failed else EXIT_OK
+        return body()
     except KeyboardInterrupt:
         try:
             sys.stdout.flush()
@@ -254,6 +290,88 @@ def cmd_translate(args) -> int:
         # Python's own flush at exit does not fail again with a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_SOME_FAILED
+
+
+def _read_options(args) -> DecodeOptions | None:
+    try:
+        return _options(args)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return None
+
+
+def cmd_translate(args) -> int:
+    tally = _Tally()
+
+    def body() -> int:
+        options = _read_options(args)
+        if options is None:
+            return EXIT_CANNOT_RUN
+        translator = _load(args.model, args.vocab_data)
+        if translator is None:
+            return EXIT_CANNOT_RUN
+        if args.prefix:
+            try:
+                translator.french_ids(args.prefix, "prefix")  # once, up front: it would fail every line
+            except InputError as err:
+                print(f"error: --prefix: {err}", file=sys.stderr)
+                return EXIT_CANNOT_RUN
+
+        def run(texts: list[str]) -> list:
+            return translator.translate_batch(texts, options, [args.prefix] * len(texts) if args.prefix else None)
+
+        if args.sentences:
+            items = [(f"argument {i}", *_request(_too_long(MAX_INPUT_CHARS) if len(s) > MAX_INPUT_CHARS else s))
+                     for i, s in enumerate(args.sentences, 1)]
+            batches: Iterator[list[Item]] = iter([items])
+        else:
+            batches = ([(f"line {n}", *_request(item)) for n, item in lines] for lines in stdin_lines(sys.stdin.fileno()))
+        return _answer_all(batches, run, args.jsonl, tally)
+
+    return _guarded(body, tally)
+
+
+def _request(item: str | InputError) -> tuple[str | None, str | InputError]:
+    """A translate item: the text shown in records (None for a line that could not be read) and the request."""
+    return (None, item) if isinstance(item, InputError) else (item, item)
+
+
+def _pair(item: str | InputError) -> tuple[str | None, tuple[str, str] | InputError]:
+    """A score line split at its first tab: the English shown in records (the whole line when it has no
+    tab, None when it could not be read) and the (English, French) request, or the InputError."""
+    if isinstance(item, InputError):
+        return None, item
+    english, tab, french = item.partition("\t")
+    if not tab:
+        return item, InputError("no tab in the line: write english<TAB>french, e.g. 'Go.<TAB>Va !'")
+    return english, (english, french)
+
+
+def cmd_score(args) -> int:
+    tally = _Tally()
+
+    def body() -> int:
+        options = _read_options(args)
+        if options is None:
+            return EXIT_CANNOT_RUN
+        fd = sys.stdin.fileno()
+        if args.input is not None:
+            try:
+                fd = os.open(args.input, os.O_RDONLY)
+            except OSError as err:
+                print(f"error: --input: cannot read {args.input}: {err.strerror}", file=sys.stderr)
+                return EXIT_CANNOT_RUN
+        try:
+            translator = _load(args.model, args.vocab_data)
+            if translator is None:
+                return EXIT_CANNOT_RUN
+            batches = ([(f"line {n}", *_pair(item)) for n, item in lines] for lines in stdin_lines(fd))
+            return _answer_all(batches, lambda pairs: translator.score_batch(pairs, options), True, tally)
+        finally:
+            if args.input is not None:
+                os.close(fd)
+
+    return _guarded(body, tally)
 
 
 def cmd_evaluate(args) -> int:
@@ -315,8 +433,20 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("sentences", nargs="*", help="English sentences (default: read stdin, one per line)")
     _add_model(translate)
     _add_decoding(translate)
+    translate.add_argument("--prefix", default="", metavar="TEXT",
+                           help="French every translation must start with: the decoder is fed TEXT, then continues "
+                                "greedily, with --beam-size (every n-best hypothesis starts with it) or with "
+                                "--temperature; its steps are marked \"given\" with --jsonl. TEXT is taken exactly "
+                                "as written (a trailing space counts), and must use characters the model writes")
     translate.add_argument("--jsonl", action="store_true", help="one JSON object per sentence, with per-step probabilities")
     translate.set_defaults(func=cmd_translate)
+
+    score = sub.add_parser("score", help="score given translations (english<TAB>french lines): per-character probabilities",
+                           description=SCORE_DOC, epilog=SCORE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    score.add_argument("--input", metavar="FILE", help="read the english<TAB>french lines from FILE (default: stdin)")
+    _add_model(score)
+    _add_input_options(score)
+    score.set_defaults(func=cmd_score)
 
     evaluate = sub.add_parser("evaluate", help="score a model on a held-out split (chrF, chrF++, BLEU, exact match)",
                               description="Translate a split greedily and with beam search and print sacrebleu figures as JSON.")

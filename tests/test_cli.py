@@ -204,3 +204,79 @@ def test_help_explains_the_normalisation_flags():
     assert proc.returncode == 0
     for option in ("--no-typography", "--no-fold-accents", "--capitalize", "NFKC", "Zürich"):
         assert option in proc.stdout
+
+
+# --- score, and translate --prefix ----------------------------------------------------------------
+
+SCORE_KEYS = {"input", "translation", "score", "normalized_score", "steps", "nbest", "warnings", "suggest_capitalize",
+              "disagreements"}
+
+
+def test_score_streams_one_record_per_line_and_bad_lines_get_errors(random_checkpoint, tmp_path):
+    translator = checkpoint.load(random_checkpoint)
+    own = translator.translate("Go.").translation
+    lines = [f"Go.\t{own}", "no tab here", "Hi.\tVa ü !", "Who?\tJe vois.", "Run!\t", "Wait!\tTa\ttb"]
+    stdin = "\n".join(lines) + "\n"
+    proc = run_cli("score", "--model", random_checkpoint, "--top-k", "3", stdin=stdin)
+    assert proc.returncode == 1, proc.stderr  # some lines failed; the others were scored
+    assert proc.stderr == ""
+    rows = jsonl(proc.stdout)
+    assert len(rows) == len(lines)
+    for number, needle in ((2, "no tab"), (3, "'ü'"), (6, r"'\t'")):
+        row = rows[number - 1]
+        assert set(row) == {"input", "error"} and row["error"].startswith(f"line {number}: ") and needle in row["error"]
+    assert rows[1]["input"] == "no tab here" and rows[2]["input"] == "Hi."
+    good = [(0, "Go.", own), (3, "Who?", "Je vois."), (4, "Run!", "")]
+    expected = translator.score_batch([(english, french) for _, english, french in good], DecodeOptions(top_k=3))
+    for (index, english, french), want in zip(good, expected):
+        row = rows[index]
+        assert set(row) == SCORE_KEYS
+        assert (row["input"], row["translation"]) == (english, french)
+        assert [s["char"] for s in row["steps"]] == [*french, "\n"] and all(s["given"] for s in row["steps"])
+        assert all(len(s["top"]) == 3 for s in row["steps"])
+        assert row["score"] == pytest.approx(want.score, abs=1e-5)
+        assert row["normalized_score"] == pytest.approx(want.score / (len(french) + 1), abs=1e-5)
+        compare_steps(row["steps"], want.steps)
+        for where in row["disagreements"]:
+            step = row["steps"][where["step"]]
+            assert (where["char"], where["model"]) == (step["char"], step["top"][0][0]) and where["char"] != where["model"]
+    # Scoring the model's own greedy output gives back translate's score, and no disagreement.
+    assert rows[0]["score"] == pytest.approx(translator.translate("Go.").score, abs=1e-5)
+    assert rows[0]["disagreements"] == []
+
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text(stdin, encoding="utf-8")
+    from_file = run_cli("score", "--model", random_checkpoint, "--top-k", "3", "--input", pairs, stdin="")
+    assert from_file.returncode == 1 and [r.get("translation") for r in jsonl(from_file.stdout)] == [
+        r.get("translation") for r in rows]
+    missing = run_cli("score", "--model", random_checkpoint, "--input", tmp_path / "no-such.tsv", stdin="")
+    assert missing.returncode == 2 and "no-such.tsv" in missing.stderr and missing.stdout == ""
+
+
+def test_translate_prefix_starts_every_translation(random_checkpoint):
+    proc = run_cli("translate", "--model", random_checkpoint, "--prefix", "Ja", "Go.", "Hi.", "Who?")
+    assert proc.returncode == 0, proc.stderr
+    outputs = proc.stdout.splitlines()
+    assert len(outputs) == 3 and all(line.startswith("Ja") for line in outputs)
+    expected = checkpoint.load(random_checkpoint).translate_batch(["Go.", "Hi.", "Who?"], prefixes=["Ja"] * 3)
+    assert outputs == [r.translation for r in expected]
+
+    beam = run_cli("translate", "--model", random_checkpoint, "--prefix", "Je ", "--beam-size", "3", "--jsonl", "Go.")
+    assert beam.returncode == 0, beam.stderr
+    (row,) = jsonl(beam.stdout)
+    assert len(row["nbest"]) == 3 and all(n["translation"].startswith("Je ") for n in row["nbest"])
+    assert [s["given"] for s in row["steps"]][:4] == [True, True, True, False]
+
+    bad = run_cli("translate", "--model", random_checkpoint, "--prefix", "Jü", "Go.")
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert "--prefix" in bad.stderr and "'ü'" in bad.stderr and "writes only these" in bad.stderr
+
+
+def test_help_explains_score_and_prefix():
+    score = run_cli("score", "--help")
+    assert score.returncode == 0
+    for words in ("english<TAB>french", "--input", "normalized_score", "disagreements", "example:",
+                  "python -m model score", "exit status"):
+        assert words in score.stdout
+    translate = run_cli("translate", "--help")
+    assert "--prefix" in translate.stdout and "given" in translate.stdout
