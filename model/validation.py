@@ -13,9 +13,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from . import normalize
 from .translator import METHODS, DecodeOptions, InputError
 
-MAX_INPUT_CHARS = 100  # a sentence, not a paragraph: the recipe trains on sentences of at most ~16 characters
+# A sentence, not a paragraph: the recipe trains on sentences of at most ~16 characters. Counted on
+# what the model reads, after normalisation (see check_text).
+MAX_INPUT_CHARS = 100
 MAX_BEAM_SIZE = 16  # beam search cost grows with the width; wider beams gain nothing on this model
 MAX_TOP_K = 10  # alternatives per step in the probability view
 MIN_TEMPERATURE = 0.1  # below this, sampling is greedy decoding with extra steps
@@ -38,13 +41,28 @@ def _kind(value: Any) -> str:
 
 
 def check_text(text: Any, limit: int = MAX_INPUT_CHARS) -> str:
-    """The server-side twin of the textbox's character limit; raises InputError with the numbers."""
+    """The server-side twin of the textbox's character limit, counted on what the model reads; raises
+    InputError with the numbers.
+
+    Normalisation can lengthen a sentence: NFKC writes "ⅷ" as "viii" and "ﷺ" as 18 characters, the
+    typography table "…" as "...", so 100 characters as typed could put 400 or more into the model.
+    The text is checked as typed first (which bounds the work), then as normalised with everything
+    switched on and no character known (`normalize.typography(text)`): the longest the model can be
+    given, and exactly what it is given by a model that knows no character normalisation lengthens
+    (none of the bundled ones does).
+    """
     if text is None:
         text = ""
     if not isinstance(text, str):
         raise InputError(f"text must be a string, got {_kind(text)} {shown(text)}")
     if len(text) > limit:
         raise InputError(f"the input is {len(text):,} characters long; the limit is {limit}. Shorten it to one sentence.")
+    read = normalize.typography(text).text
+    if len(read) > limit:
+        grown = next((c for c in text if len(normalize.typography(c).text) > 1), None)
+        example = f" ({grown} → {normalize.typography(grown).text})" if grown else ""
+        raise InputError(f"the input is {len(text):,} characters long but {len(read):,} once normalised{example}; "
+                         f"the limit is {limit}, counted after normalisation. Shorten it to one sentence.")
     return text
 
 

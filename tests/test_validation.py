@@ -41,3 +41,30 @@ def test_anything_but_a_boolean_is_refused_naming_the_field(name, value, shown):
 def test_defaults_switch_typography_and_accents_on_and_capitalising_off():
     options = validation.decode_options()
     assert (options.typography, options.fold_accents, options.capitalize) == (True, True, False)
+
+
+def test_the_length_limit_counts_what_the_model_reads_after_normalisation():
+    """100 x "ⅷ" is 100 characters as typed but 400 once NFKC has written each as "viii"."""
+    from model.translator import Translator
+    from tests.random_models import random_vocabulary
+
+    limit = validation.MAX_INPUT_CHARS
+    with pytest.raises(InputError) as caught:
+        validation.check_text("ⅷ" * limit)
+    assert str(caught.value) == (f"the input is {limit} characters long but {4 * limit} once normalised (ⅷ → viii); "
+                                 f"the limit is {limit}, counted after normalisation. Shorten it to one sentence.")
+    assert validation.check_text("ⅷ" * (limit // 4)) == "ⅷ" * (limit // 4)  # exactly the limit once normalised
+    with pytest.raises(InputError, match=f"{limit // 4 + 1} characters long but {limit + 1} once normalised"):
+        validation.check_text("ⅷ" * (limit // 4) + "a")
+    with pytest.raises(InputError, match=r"but 102 once normalised \(… → \.\.\.\)"):
+        validation.check_text("…" * 34)
+
+    # The translator's own normalisation, with the vocabulary, reads what check_text counted.
+    translator = Translator(random_vocabulary(), None, None)  # prepare() needs only the vocabulary
+    for text in ("ⅲ" * 33, "…" * 33 + "a", "Hi, Tom… ⅱ"):
+        read = translator.prepare(validation.check_text(text), DecodeOptions()).text
+        assert len(read) == len(validation.normalize.typography(text).text) <= limit
+    for text in ("ⅲ" * 34, "a…" * 26):
+        assert len(translator.prepare(text, DecodeOptions()).text) > limit  # what it would have put in
+        with pytest.raises(InputError, match="once normalised"):
+            validation.check_text(text)
