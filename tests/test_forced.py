@@ -120,7 +120,9 @@ def test_scoring_each_nbest_hypothesis_gives_back_its_beam_score(translator, len
             for i in indices.tolist():
                 tokens = beam.token_list(i)
                 if tokens[-1] == vocab.end_index:
-                    rows.append(row), targets.append(tokens[:-1]), hypotheses.append(i)
+                    rows.append(row)
+                    targets.append(tokens[:-1])
+                    hypotheses.append(i)
         rows = np.array(rows)
         forced = decoding.run_forced(h=h[rows], c=c[rows], context=tuple(a[rows] for a in context),
                                      targets=targets, **common)
