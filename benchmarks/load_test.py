@@ -71,8 +71,8 @@ def start(cmd: list[str], port: int, timeout: float = 120.0) -> tuple[subprocess
     """Start a server and return (process, seconds from start to the first successful API call)."""
     from gradio_client import Client
 
-    # The echo floor gets the Gradio settings the app gives itself (app.py sets the analytics cache
-    # frequency before importing Gradio), so the comparison measures the app's own work, not a setting.
+    # The echo floor gets the Gradio settings the app gives itself (space/gradio_fixes.py sets the
+    # analytics cache frequency), so the comparison measures the app's own work, not a setting.
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "TF_CPP_MIN_LOG_LEVEL": "2",
            "GRADIO_ANALYTICS_CACHE_FREQUENCY": os.environ.get("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")}
     began = time.perf_counter()

@@ -1,17 +1,25 @@
 """Checking what a visitor or an API client sent, before any model work: every request limit lives here.
 
 The page's widgets carry the same limits (the textbox's `max_length`, the sliders' bounds, all read
-from the constants below), so a visitor rarely meets these errors. An API client can send anything
-JSON holds, though: text for a number, NaN, 1e308, a list for a name. The app hands the raw values to
-`decode_options` (its number widgets skip Gradio's own bounds check, see app.py), so each field is
-checked exactly once, here, and every error is an InputError that names the field, shows what was
-sent (shortened) and says what is accepted. `Translator` re-checks only its own invariants.
+from RULES), so a visitor rarely meets these errors. An API client can send anything JSON holds,
+though: text for a number, NaN, 1e308, a list for a name. The app hands the raw values to
+`check_options` (its number widgets skip Gradio's own bounds check, see space/gradio_fixes.py), so
+each field is checked exactly once, here, and every error is an InputError that names the field,
+shows what was sent (shortened) and says what is accepted. A shared link's text goes through
+`Rule.parse` first, with the same words. `Translator` re-checks only its own invariants.
+
+RULES is the list of request options: one `Rule` per DecodeOptions field a request may set, in the
+order the API takes them. A field without a rule (`length_normalize`) is not a request option: it
+keeps the value of the options the caller starts from.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import math
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Mapping
 
 from . import normalize
 from .translator import METHODS, DecodeOptions, InputError
@@ -97,26 +105,100 @@ def flag(name: str, value: Any, default: bool) -> bool:
     return value
 
 
-def decode_options(method: Any = "greedy", beam_size: Any = 4, temperature: Any = 1.0, seed: Any = 0,
-                   top_k: Any = 5, drop_unknown: Any = False, typography: Any = True, fold_accents: Any = True,
-                   capitalize: Any = False) -> DecodeOptions:
+@dataclass(frozen=True)
+class Rule:
+    """What one request option accepts, and the words its errors use.
+
+    Args:
+        label: the option as messages name it ("beam width").
+        kind: "choice" (one of `choices`), "whole" (an int in [low, high]), "number" (a float in
+            [low, high]) or "flag" (true/false; None means the default).
+    """
+
+    label: str
+    kind: str
+    low: float = 0
+    high: float = 0
+    choices: tuple[str, ...] = ()
+
+    @property
+    def accepted(self) -> str:
+        """What the option takes, in words: "a whole number from 1 to 16"."""
+        return {"choice": f"one of {', '.join(self.choices)}", "whole": f"a whole number from {self.low} to {self.high}",
+                "number": f"a number from {self.low} to {self.high}", "flag": "true or false"}[self.kind]
+
+    @property
+    def type(self) -> type:
+        """The Python type of a checked value (for the API's schema)."""
+        return {"choice": str, "whole": int, "number": float, "flag": bool}[self.kind]
+
+    def check(self, value: Any, default: Any) -> Any:
+        """The value, checked; raises InputError naming the option, what was sent and what is accepted."""
+        if self.kind == "choice":
+            if not isinstance(value, str) or value not in self.choices:
+                raise InputError(f"{self.label} must be {self.accepted}, got {shown(value)}")
+            return value
+        if self.kind == "whole":
+            return whole_number(self.label, value, int(self.low), int(self.high))
+        if self.kind == "number":
+            return number(self.label, value, self.low, self.high)
+        return flag(self.label, value, default)
+
+    def parse(self, text: str) -> Any:
+        """A value from text (a shared link's `?seed=7`), checked; raises InputError in the same words."""
+        refusal = InputError(f"{self.label} must be {self.accepted}, got {shown(text)}")
+        if self.kind == "flag":
+            if text.lower() not in ("true", "false"):
+                raise refusal
+            return text.lower() == "true"
+        if self.kind in ("whole", "number"):
+            try:
+                value = float(text)
+            except ValueError:
+                raise refusal from None
+            return self.check(int(value) if self.kind == "whole" and value.is_integer() else value, None)
+        return self.check(text, None)
+
+
+# The request options, in the order the API takes them (space/options.py adds the page's words).
+RULES = {
+    "method": Rule("method", "choice", choices=METHODS),
+    "beam_size": Rule("beam width", "whole", 1, MAX_BEAM_SIZE),
+    "temperature": Rule("temperature", "number", MIN_TEMPERATURE, MAX_TEMPERATURE),
+    "seed": Rule("seed", "whole", 0, MAX_SEED),
+    "top_k": Rule("top-k", "whole", 1, MAX_TOP_K),
+    "drop_unknown": Rule("drop_unknown", "flag"),
+    "typography": Rule("typography", "flag"),
+    "fold_accents": Rule("fold_accents", "flag"),
+    "capitalize": Rule("capitalize", "flag"),
+}
+
+
+def check_options(values: Mapping[str, Any], base: DecodeOptions | None = None) -> DecodeOptions:
     """DecodeOptions from raw request values, with the bounds a public server needs.
 
-    Every field is checked, whichever method is chosen: a bad seed on a greedy request is still a
-    bad request. The last three switch the input normalisation (see model.normalize). Raises
-    InputError naming the first bad field.
+    Every option in RULES is checked, whichever method is chosen: a bad seed on a greedy request is
+    still a bad request. Raises InputError naming the first bad option.
+
+    Args:
+        values: option name -> raw value; an option left out takes its value from `base`.
+        base: the options a request starts from (DecodeOptions() if None); fields without a rule
+            keep its values.
     """
-    if not isinstance(method, str) or method not in METHODS:
-        raise InputError(f"method must be one of {', '.join(METHODS)}, got {shown(method)}")
-    defaults = DecodeOptions()
-    return DecodeOptions(
-        method=method,
-        beam_size=whole_number("beam width", beam_size, 1, MAX_BEAM_SIZE),
-        temperature=number("temperature", temperature, MIN_TEMPERATURE, MAX_TEMPERATURE),
-        seed=whole_number("seed", seed, 0, MAX_SEED),
-        top_k=whole_number("top-k", top_k, 1, MAX_TOP_K),
-        drop_unknown=flag("drop_unknown", drop_unknown, defaults.drop_unknown),
-        typography=flag("typography", typography, defaults.typography),
-        fold_accents=flag("fold_accents", fold_accents, defaults.fold_accents),
-        capitalize=flag("capitalize", capitalize, defaults.capitalize),
-    )
+    base = base or DecodeOptions()
+    unknown = set(values) - set(RULES)
+    assert not unknown, f"not request options: {sorted(unknown)}"  # callers pass names from RULES
+    checked = {name: rule.check(values.get(name, getattr(base, name)), getattr(base, name))
+               for name, rule in RULES.items()}
+    return dataclasses.replace(base, **checked)
+
+
+def decode_options(*args: Any, **kwargs: Any) -> DecodeOptions:
+    """`check_options` with the options as arguments in RULES order, from DecodeOptions()'s defaults."""
+    bound = decode_options.__signature__.bind(*args, **kwargs)  # type: ignore[attr-defined]
+    return check_options(bound.arguments)
+
+
+decode_options.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
+    inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=getattr(DecodeOptions(), name))
+    for name in RULES])

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-import app
 from model import DecodeOptions, samples
 from model.registry import ModelRegistry, allowed_sources
+from space import LAUNCH_OPTIONS, Handlers, build_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -40,12 +40,12 @@ def live_app():
     registry.warm_up(120)
     for source in sources:
         registry.get(source)  # every model loaded before the first page
-    demo = app.build_demo(app.Handlers(registry))
+    demo = build_demo(Handlers(registry))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
-                            **app.LAUNCH_OPTIONS)
+                            **LAUNCH_OPTIONS)
     yield url.rstrip("/"), registry
     demo.close()
     registry.close()

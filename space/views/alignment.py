@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import unicodedata
+from pathlib import Path
 from typing import Sequence
 
 # Characters that would otherwise be invisible in a label, and the mark shown instead. This is the
@@ -104,19 +105,5 @@ def heatmap_html(source: str, output_chars: Sequence[str], weights: Sequence[Seq
     )
 
 
-# Styles for the page (passed to gr.Blocks(css=...)): fixed small cells so 60 columns fit a desktop
-# window, horizontal scrolling on phones, and a highlighted row when its character is hovered. The
-# row and column labels stick to the edges of the scroll box, so in a 50 x 60 grid scrolled to its
-# far corner one still sees which French and English characters a cell joins.
-CSS = """
-.alignment-scroll { overflow: auto; max-height: 32rem; }
-.alignment-grid { border-collapse: collapse; font-family: ui-monospace, monospace; font-size: 10px; }
-.alignment-grid td { width: 1.6em; height: 1.6em; min-width: 1.6em; text-align: center; padding: 0; border: 1px solid #eee; }
-.alignment-grid th { font-size: 13px; padding: 0 0.25em; font-weight: 600; background: var(--background-fill-primary, #fff); }
-.alignment-grid tbody th { position: sticky; left: 0; z-index: 1; }
-.alignment-grid tfoot th { position: sticky; bottom: 0; z-index: 1; }
-.alignment-grid tr:hover th { background: #ffe08a; color: #111; }
-.alignment-legend { display: flex; align-items: center; gap: 0.4em; font-size: 12px; margin-top: 0.3em; }
-.alignment-scale { display: inline-block; width: 10em; height: 0.8em; border: 1px solid #999; }
-.alignment-none { font-style: italic; }
-"""
+# The heatmap's styles, for the page's CSS (launch(css=...)).
+CSS = (Path(__file__).parents[1] / "static" / "alignment.css").read_text(encoding="utf-8")

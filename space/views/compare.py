@@ -7,6 +7,7 @@ French keeps its typographic spaces; every value from a model or a person is esc
 from __future__ import annotations
 
 import html
+from pathlib import Path
 from typing import Any
 
 def _number(value: Any, digits: int) -> str:
@@ -43,3 +44,7 @@ def compare_html(result: dict) -> str:
              "<th scope=\"col\">log-probability</th><th scope=\"col\">mean confidence</th>"
              "<th scope=\"col\">chrF</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>")
     return f'<div class="compare" aria-live="polite">{head}{table}</div>'
+
+
+# The table's styles, for the page's CSS (launch(css=...)).
+CSS = (Path(__file__).parents[1] / "static" / "compare.css").read_text(encoding="utf-8")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import math
+from pathlib import Path
 from typing import Any
 
 from model.translator import Step, Translation
@@ -204,30 +205,5 @@ def _highlight_rules(max_steps: int) -> str:
     )
 
 
-# For gr.Blocks(css=...): the heatmap's styles, the strip's, and the per-step highlight rules (~55 kB).
-CSS = ALIGNMENT_CSS + """
-.pv-note { font-size: 0.85em; margin: 0 0 0.4em; }
-.pv-strip { font-family: ui-monospace, monospace; font-size: 20px; line-height: 1.9; }
-.pv-word { display: inline-block; white-space: nowrap; }
-.pv-char { position: relative; display: inline-block; min-width: 0.75em; padding: 0 0.08em; margin: 0 1px 0 0;
-  text-align: center; line-height: 1.5; border-radius: 3px; cursor: default;
-  outline: calc(2px * var(--pv-hi, 0)) solid #c48a00; outline-offset: 1px; }
-.pv-char:hover, .pv-char:focus { outline: 2px solid #c48a00; }
-.pv-char:focus-visible { outline: 3px solid #1d4ed8; }
-.pv-glyph { text-underline-offset: 0.2em; text-decoration-color: currentColor; }
-.pv-dotted .pv-glyph { text-decoration: underline dotted 2px; }
-.pv-dashed .pv-glyph { text-decoration: underline dashed 2px; }
-.pv-wavy .pv-glyph { text-decoration: underline wavy 2px; }
-.pv-tip { display: none; position: absolute; left: 0; top: 100%; z-index: 20; margin-top: 3px; padding: 0.3em 0.5em;
-  background: #222; color: #fff; font-size: 13px; line-height: 1.4; white-space: nowrap; text-align: left;
-  border-radius: 4px; pointer-events: none; }
-.pv-tip > span { display: block; }
-.pv-tip-p { font-weight: 600; }
-.pv-tip-head { color: #ccc; font-size: 11px; }
-.pv-char:hover .pv-tip, .pv-char:focus .pv-tip, .pv-char:focus-within .pv-tip { display: block; }
-.pv-legend { display: flex; flex-wrap: wrap; align-items: center; gap: 0.3em 0.8em; font-size: 12px; margin: 0.4em 0 0.8em; }
-.pv-sample { font-family: ui-monospace, monospace; font-size: 15px; }
-.pv-scale-row { display: inline-flex; align-items: center; gap: 0.3em; }
-.pv-scale { display: inline-block; width: 10em; height: 0.8em; border: 1px solid #999; }
-.alignment-grid tr > * { box-shadow: inset 0 calc(2px * var(--pv-hi, 0)) 0 #c48a00, inset 0 calc(-2px * var(--pv-hi, 0)) 0 #c48a00; }
-""" + _highlight_rules(MAX_STEPS) + "\n"
+# For the page's CSS (launch(css=...)): the heatmap's styles, the strip's, and the per-step highlight rules (~55 kB).
+CSS = ALIGNMENT_CSS + (Path(__file__).parents[1] / "static" / "steps.css").read_text(encoding="utf-8") + _highlight_rules(MAX_STEPS) + "\n"

@@ -1,0 +1,88 @@
+"""Share links: `?text=Go.&model=fast&method=greedy` fills the page and translates.
+
+The link is written in the browser (static/copy_link.js): only the page knows the address people see
+(a Space's *.hf.space URL, a share link, or localhost). It carries the English, the model, and every
+option of space/options.py that differs from its default, under the option's link name. `read_link`
+reads the same names back and says, in words, what it cut or ignored. No gradio import.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from model import InputError, validation
+
+from .options import OPTIONS
+
+STATIC = Path(__file__).parent / "static"
+# The link's parameters, in the order the copy-link button hands its inputs to the browser.
+LINK_NAMES = ("text", "model", *(option.link_name for option in OPTIONS))
+
+
+@dataclass
+class Link:
+    """What a link asks for. None (and an option left out) means the link does not say."""
+
+    text: str | None = None
+    model: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)  # option name -> checked value
+    notes: list[str] = field(default_factory=list)  # what was cut or ignored, in sentences
+
+
+def _cut_text(text: str, notes: list[str]) -> str:
+    """The link's sentence, cut at a word to the page's limit (and a note saying so)."""
+    limit = validation.MAX_INPUT_CHARS
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    if " " in cut and not text[limit].isspace():
+        cut = cut[: cut.rindex(" ")]  # never mid-word
+    notes.append(f"The link's sentence was {len(text)} characters long; the page takes at most {limit}, "
+                 f"so it was cut after “{cut[-20:].strip()}”.")
+    return cut.rstrip()
+
+
+def read_link(query: Mapping[str, str], sources: Sequence[str]) -> Link:
+    """The page's state from a link's query: text, model and options, and a note for anything cut or ignored.
+
+    A parameter with an empty value (`?model=`) counts as left out.
+
+    Args:
+        query: the link's query parameters.
+        sources: the models this Space offers; any other model is ignored, with a note.
+    """
+    link = Link()
+    if "text" in query:
+        link.text = _cut_text(query["text"] or "", link.notes)
+    model = query.get("model") or None
+    if model in sources:
+        link.model = model
+    elif model is not None:
+        link.notes.append(f"The link asks for model “{model}”, which this Space does not offer; using the default.")
+    for option in OPTIONS:
+        raw = query.get(option.link_name)
+        if not raw:
+            continue
+        try:
+            link.options[option.name] = option.rule.parse(raw)
+        except InputError as err:  # says what was wrong and what is accepted, as the API does
+            link.notes.append(f"Ignored the link's {option.link_name}={validation.shown(raw)}: {err}.")
+    return link
+
+
+def copy_link_js(defaults: Mapping[str, Any]) -> str:
+    """The copy-link button's JavaScript: (text, model, *options) -> [link, status].
+
+    Args:
+        defaults: link name -> the value left out of links (the page's defaults).
+    """
+    settings = json.dumps({"names": LINK_NAMES, "defaults": dict(defaults)})
+    return (STATIC / "copy_link.js").read_text(encoding="utf-8").replace("SETTINGS", settings)
+
+
+def link_defaults(active_model: str) -> dict[str, Any]:
+    """Link name -> default: the settings a link leaves out."""
+    return {"model": active_model, **{option.link_name: option.default for option in OPTIONS}}

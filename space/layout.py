@@ -1,0 +1,278 @@
+"""The page: three tabs (Translate, Compare models, Translate a file) and the wiring of their events.
+
+`build_demo(handlers)` lays the page out and connects each widget to a handler; it loads no model.
+The public API is `translate`, `compare` and `translate_batch`; the page's own events are private.
+The decoding options' widgets are made from space/options.py, one per row of its table, so the
+options panel, the share link and the API always list the same options.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gradio as gr
+
+from model import batch_files, validation
+from model.checkpoint import BUNDLED, bundled_path, read_metadata
+from model.registry import ModelRegistry
+
+from . import deep_link
+from .gradio_fixes import lazy_session_configs, unchecked, upload_path
+from .handlers import COMPARE_BEAM, Handlers
+from .options import APP_DEFAULT_OPTIONS, OPTIONS, Option
+from .theme import theme
+from .views import compare as compare_view, models as model_views, results, steps as step_views
+
+TITLE = "English → French, one character at a time"
+STATIC = Path(__file__).parent / "static"
+DELETE_CACHE = (600, 3600)  # Gradio's delete_cache: every 10 min, delete uploads and results older than 1 h
+
+
+def _static(name: str) -> str:
+    return (STATIC / name).read_text(encoding="utf-8")
+
+
+PAGE_CSS = _static("page.css") + compare_view.CSS + step_views.CSS
+# launch() options the page always needs: Gradio refuses bigger uploads before storing them, and in
+# Gradio 6 the page's theme, CSS and JavaScript are launch() options, not Blocks() ones.
+LAUNCH_OPTIONS = dict(max_file_size=batch_files.MAX_BATCH_BYTES, css=PAGE_CSS, js=_static("page.js"), theme=theme())
+COUNTER_JS = _static("counter.js").replace("CAP", str(validation.MAX_INPUT_CHARS))
+
+
+@dataclass
+class TranslatePage:
+    """The Translate tab's widgets that events read or write."""
+
+    model: gr.Dropdown
+    english: gr.Textbox
+    counter: gr.HTML
+    translate_btn: gr.Button
+    outputs: list  # french, step view, step table, n-best, summary, capitalise button: translate_page's order
+    reference: gr.Textbox
+    random_btn: gr.Button
+    link_btn: gr.Button
+    share_group: gr.Group
+    link: gr.Textbox
+    link_status: gr.Markdown
+    examples: gr.Examples
+    show_probs: gr.Checkbox
+    probs: gr.Column
+    options: list = field(default_factory=list)  # one widget per row of OPTIONS, in order
+    method_groups: dict = field(default_factory=dict)  # method -> the row of its options
+    card: gr.Markdown | None = None
+
+
+def _model_choices(registry: ModelRegistry) -> list[tuple[str, str]]:
+    """(label, source) for the selector: human names with their chrF where it is on disk."""
+    choices = []
+    for source in registry.sources:
+        metadata = None
+        if source in BUNDLED:
+            try:
+                metadata = read_metadata(bundled_path(source))
+            except Exception:  # a broken bundled file shows up when the model loads, not here
+                metadata = None
+        choices.append((model_views.model_label(source, metadata), source))
+    return choices
+
+
+def _default_metadata() -> dict | None:
+    try:
+        return read_metadata(bundled_path("default"))
+    except Exception:
+        return None
+
+
+def _option_widget(option: Option):
+    """The widget for one option: its kind of value picks the widget, its rule the bounds."""
+    rule = option.rule
+    common = dict(label=option.label, info=option.info, value=option.default, elem_id=option.elem_id)
+    if rule.kind == "choice":
+        return gr.Radio(list(rule.choices), **common)
+    if rule.kind == "flag":
+        return gr.Checkbox(**common)
+    if rule.kind == "whole" and rule.high - rule.low > 1000:  # a seed: typed, not slid
+        return unchecked(gr.Number(precision=0, minimum=rule.low, maximum=rule.high, **common))
+    return unchecked(gr.Slider(rule.low, rule.high, step=1 if rule.kind == "whole" else 0.1, **common))
+
+
+def _options_panel(page: TranslatePage) -> None:
+    """The decoding and input options, one widget per row of OPTIONS; a method's own options sit in a
+    row shown only while that method is chosen."""
+    with gr.Accordion("Decoding and input options", open=False):
+        for option in OPTIONS:
+            if option.method is None:
+                page.options.append(_option_widget(option))
+                continue
+            if option.method not in page.method_groups:
+                page.method_groups[option.method] = gr.Row(visible=APP_DEFAULT_OPTIONS.method == option.method)
+            with page.method_groups[option.method]:
+                page.options.append(_option_widget(option))
+
+
+def _result_column() -> tuple[list, gr.Textbox]:
+    """The French, the summary and what goes with them; (translate_page's outputs, reference box)."""
+    french = gr.Textbox(label="French", interactive=False, lines=2, buttons=["copy"], elem_id="french")
+    summary = gr.Markdown(elem_id="summary")
+    capitalize_btn = gr.Button("Capitalise the first letter and translate again", visible=False, size="sm",
+                               elem_id="capitalize-btn")
+    nbest = gr.Dataframe(label="Beam search n-best list", interactive=False, visible=False, elem_id="nbest")
+    reference = gr.Textbox(label="Reference French (human translations from the data)", interactive=False,
+                           lines=1, max_lines=6, elem_id="reference",
+                           placeholder="Shown for examples and random held-out sentences")
+    # step view and step table are filled in by _translate_tab, in translate_page's output order
+    return [french, None, None, nbest, summary, capitalize_btn], reference
+
+
+def _translate_tab(handlers: Handlers) -> TranslatePage:
+    registry = handlers.registry
+    model = gr.Dropdown(_model_choices(registry), value=registry.active, label="Model", elem_id="model")
+    with gr.Row(equal_height=False):
+        with gr.Column():
+            # One line: Enter translates (a sentence needs no line breaks).
+            english = gr.Textbox(label="English", placeholder="Type a short English sentence, e.g. I can help you.",
+                                 lines=1, max_lines=1, elem_id="english", info="Press Enter or click Translate.")
+            counter = gr.HTML(elem_id="counter", container=False)
+            translate_btn = gr.Button("Translate", variant="primary", elem_id="translate-btn")
+        with gr.Column():
+            outputs, reference = _result_column()
+    with gr.Row():
+        random_btn = gr.Button("Random held-out sentence", elem_id="random-btn", size="sm")
+        link_btn = gr.Button("Copy link", elem_id="copy-link-btn", size="sm")
+    # Shown only after a copy, so it never sits between the English and the French.
+    with gr.Group(visible=False, elem_id="share-group") as share_group:
+        link = gr.Textbox(label="Link to this result", interactive=False, buttons=["copy"], elem_id="share-link")
+        link_status = gr.Markdown(elem_id="link-status")
+    examples = gr.Examples(
+        [[e["english"], results.references_text(e["references"])] for e in handlers.sample.examples],
+        inputs=[english, reference], cache_examples=False, examples_per_page=len(handlers.sample.examples),
+        label="Held-out examples: the model never saw these sentences; the reference is a human translation",
+    )
+    show_probs = gr.Checkbox(label="Show the per-step view: probabilities, alternatives and attention", value=False,
+                             elem_id="show-probs")
+    with gr.Column(visible=False, elem_id="probs") as probs:
+        outputs[1] = gr.HTML(elem_id="step-view")
+        outputs[2] = gr.Dataframe(label="Every step and its top alternatives (⏎ = end of sentence, ␣ = space)",
+                                  interactive=False, max_height=420, elem_id="steps")
+    page = TranslatePage(model, english, counter, translate_btn, outputs, reference, random_btn, link_btn, share_group,
+                         link, link_status, examples, show_probs, probs)
+    _options_panel(page)
+    with gr.Accordion("About the models", open=False):
+        gr.Markdown(model_views.about(registry.sources))
+        page.card = gr.Markdown("Loading the model…", elem_id="model-card")
+    return page
+
+
+def _compare_tab() -> tuple[gr.Textbox, gr.Button, gr.Button, gr.HTML]:
+    gr.Markdown("One sentence through every model this Space offers, with greedy decoding and "
+                f"beam search (width {COMPARE_BEAM}). For held-out sentences the reference French and a "
+                "sentence-level chrF (0–100, higher is closer) are shown: this is where you see what "
+                "masking, more data and attention bought over the keras.io recipe.")
+    with gr.Row():
+        english = gr.Textbox(label="English", lines=1, max_lines=1, elem_id="compare-english",
+                             placeholder="Type a sentence, or draw a held-out one", scale=4)
+    with gr.Row():
+        compare_btn = gr.Button("Compare", variant="primary", elem_id="compare-btn")
+        random_btn = gr.Button("Random held-out sentence", elem_id="compare-random-btn")
+    return english, compare_btn, random_btn, gr.HTML(elem_id="compare-table")
+
+
+def _file_tab() -> tuple[gr.File, gr.Button, list]:
+    gr.Markdown(
+        f"Upload a `.txt` file (one sentence per line) or a `.csv` file with a column named `english`: "
+        f"at most {batch_files.MAX_BATCH_ROWS} sentences and {batch_files.MAX_BATCH_BYTES // 1024} KB. "
+        f"You get a CSV (UTF-8 with a byte-order mark, so Excel shows accents) with your columns "
+        f"plus french, score and error; blank rows and rows the model cannot translate are reported "
+        f"and never stop the batch. Cells that start with =, +, -, @, a tab or a carriage return get a "
+        f"leading `'` so spreadsheets show them as text."
+    )
+    batch_in = unchecked(gr.File(label="Sentences (.txt or .csv)", file_types=[".txt", ".csv"], height=120,
+                                 elem_id="batch-in"), upload_path)
+    batch_btn = gr.Button("Translate file", variant="primary", elem_id="batch-btn")
+    batch_info = gr.Markdown(elem_id="batch-info")
+    batch_preview = gr.Dataframe(label="First rows of the result", interactive=False, elem_id="batch-preview")
+    batch_out = gr.File(label="Translations (CSV)", interactive=False, elem_id="batch-out")
+    return batch_in, batch_btn, [batch_out, batch_info, batch_preview]
+
+
+def _wire_translate(handlers: Handlers, page: TranslatePage, trained: gr.Number) -> None:
+    """Translating, the buttons around it, the counter, the share link and the options panel.
+
+    Args:
+        trained: the chosen model's trained length (hidden), which the counter reads.
+    """
+    private = dict(api_visibility="private")
+    # One queue entry per request; the handler awaits the shared BatchingEngine, so there is no
+    # reason to run one request at a time (Gradio's default concurrency of 1).
+    page_event = dict(fn=handlers.translate_page, inputs=[page.english, page.model, *page.options],
+                      outputs=page.outputs, concurrency_limit=None, concurrency_id="translate", **private)
+    page.translate_btn.click(**page_event)
+    page.english.submit(**page_event)
+    page.examples.load_input_event.then(**page_event)
+    page.random_btn.click(handlers.random_heldout, None, [page.english, page.reference], queue=False,
+                          **private).then(**page_event)
+    capitalize = page.options[[o.name for o in OPTIONS].index("capitalize")]
+    page.outputs[5].click(lambda: True, None, capitalize, queue=False, **private).then(**page_event)
+    # Typing a new sentence: the counter follows it, and an example's reference no longer applies.
+    page.english.change(None, [page.english, trained], page.counter, js=COUNTER_JS, **private)
+    page.english.input(None, None, page.reference, js="() => ''", **private)
+    page.link_btn.click(None, [page.english, page.model, *page.options], [page.link, page.link_status],
+                        js=deep_link.copy_link_js(deep_link.link_defaults(handlers.registry.active)), **private).then(
+        lambda: gr.update(visible=True), None, page.share_group, queue=False, **private)
+    page.show_probs.change(lambda on: gr.update(visible=on), page.show_probs, page.probs, queue=False, **private)
+    methods = list(page.method_groups)
+    method = page.options[[o.name for o in OPTIONS].index("method")]
+    method.change(lambda chosen: [gr.update(visible=chosen == m) for m in methods], method,
+                  list(page.method_groups.values()), queue=False, **private)
+
+
+
+def build_demo(handlers: Handlers, delete_cache: tuple[int, int] | None = DELETE_CACHE) -> gr.Blocks:
+    """The page. The API is `translate`, `compare` and `translate_batch`; UI plumbing is private.
+
+    Args:
+        handlers: what every event calls.
+        delete_cache: (every, older than) seconds: Gradio deletes uploads and results this old.
+    """
+    private = dict(api_visibility="private")
+    with gr.Blocks(title=TITLE, delete_cache=delete_cache) as demo:
+        gr.Markdown(f"# {TITLE}\n{model_views.intro(_default_metadata())}", elem_id="intro")
+        notice = gr.Markdown(visible=False, elem_id="notice")
+        link_notice = gr.Markdown(visible=False, elem_id="link-notice")
+        trained = gr.Number(visible=False, elem_id="trained-length")
+        with gr.Tabs():
+            with gr.Tab("Translate", id="translate"):
+                page = _translate_tab(handlers)
+            with gr.Tab("Compare models", id="compare"):
+                compare_english, compare_btn, compare_random, compare_out = _compare_tab()
+            with gr.Tab("Translate a file", id="file"):
+                batch_in, batch_btn, batch_outputs = _file_tab()
+        _wire_translate(handlers, page, trained)
+        compare_event = dict(fn=handlers.compare_page, inputs=[compare_english], outputs=compare_out,
+                             concurrency_limit=None, concurrency_id="translate", **private)
+        compare_btn.click(**compare_event)
+        compare_english.submit(**compare_event)
+        compare_random.click(handlers.random_heldout_compare, None, compare_english, queue=False,
+                             **private).then(**compare_event)
+        batch_btn.click(handlers.clear_batch, None, batch_outputs, queue=False, **private).then(
+            handlers.translate_batch, [batch_in, page.model, *page.options], batch_outputs,
+            api_name="translate_batch", api_description="Translate a .txt/.csv file into a CSV", concurrency_limit=2)
+        page.model.input(handlers.select_model, page.model, [page.model, page.card, notice, trained], **private)
+
+        # The API: JSON in, JSON out, errors as errors.
+        gr.api(handlers.translate, api_name="translate", concurrency_limit=None, concurrency_id="translate")
+        gr.api(handlers.compare, api_name="compare", concurrency_limit=None, concurrency_id="translate")
+        # Not on the page nor in the API docs: the load test reads the batch sizes the engine formed.
+        stats = gr.JSON(visible=False)
+        gr.Timer(active=False).tick(handlers.engine_stats, None, stats, api_name="engine_stats",
+                                    api_visibility="undocumented", queue=False)
+
+        # One load event, so the link's model and the active model never race for the selector.
+        demo.load(handlers.open_page, None, [notice, page.card, trained, page.english, page.model, *page.options,
+                                             link_notice], **private).then(
+            handlers.translate_link, [page.english, page.model, *page.options], page.outputs, **private)
+        demo.unload(handlers.end_session)
+    demo.queue(max_size=1024)
+    lazy_session_configs(demo)
+    return demo
