@@ -1,11 +1,21 @@
-"""Epoch time of the keras-io, fast and attention recipes on the recipe's own 10,000 pairs, in one run.
+"""Seconds per epoch of every recipe, and of the large recipe's speed settings, on the same pairs in one run.
 
-All recipes train for a few epochs through the real `model.training.train` on the same first
-10,000 lines; the first epoch (graph tracing) is reported but left out of the steady-state median
-(a median, because single epochs on this shared VM can take twice as long as their neighbours).
-The machine is noisy, so the figure to quote is the ratio, measured side by side:
+Each configuration trains a few epochs through the real `model.training.train` on the same pairs
+(default: the first 2,000 lines: XLA compiles every new batch shape, and on the recipe's 10,000
+lines that alone takes most of an hour here). The first epoch (graph tracing, and for XLA compiling
+every batch shape) is reported but left out of the steady-state median (a median, because single
+epochs on this shared VM can take twice as long as their neighbours). The machine is noisy, so the
+figures to quote are the ratios, measured side by side:
 
-    python benchmarks/epoch_time.py --data ../shared/data/fra-eng/fra.txt [--epochs 5]
+    python benchmarks/epoch_time.py --data ../shared/data/fra-eng/fra.txt [--epochs 3] [--num-samples 2000]
+
+Configurations:
+  keras-io, fast, attention, large     each recipe with its own settings (early stopping off);
+  large/xla                            large with jit_compile=True (XLA);
+  large/float32                        large without mixed precision (bfloat16 compute off);
+  large/batch128                       large at attention's batch size.
+`ratios` compares each to keras-io, and each large variant to large itself; per-pair seconds
+(`ms_per_pair`) compare configurations with different batch sizes fairly.
 
 Prints JSON.
 """
@@ -15,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import statistics
 import sys
 from pathlib import Path
@@ -25,32 +36,61 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from model import data, training  # noqa: E402
 from model.config import preset  # noqa: E402
 
+CONFIGURATIONS = {
+    "keras-io": ("keras-io", {}),
+    "fast": ("fast", {}),
+    "attention": ("attention", {}),
+    "large": ("large", {}),
+    "large/xla": ("large", {"jit_compile": True}),
+    "large/float32": ("large", {"mixed_precision": False}),
+    "large/batch128": ("large", {"batch_size": 128}),
+}
+
+
+def measure(pairs, recipe: str, overrides: dict, num_samples: int, epochs: int) -> dict:
+    # Same pairs for all: early stopping and the plateau schedule off so every epoch runs alike.
+    config = preset(recipe, num_samples=num_samples, epochs=epochs, early_stopping_patience=0,
+                    **({"lr_schedule": "constant", "average_last": 0} if recipe == "large" else {}), **overrides)
+    result = training.train(pairs, config, verbose=0)
+    steady = result.epoch_times[1:] or result.epoch_times
+    pairs_trained = result.data_info["num_training_pairs"] + result.data_info["num_validation_pairs"]
+    median = statistics.median(steady)
+    return {
+        "epoch_times_s": result.epoch_times,
+        "steady_epoch_s": round(median, 2),
+        "ms_per_pair": round(1000 * median / pairs_trained, 3),
+        "training_pairs": result.data_info["num_training_pairs"],
+        "batch_size": config.batch_size,
+        "latent_dim": config.latent_dim,
+        "jit_compile": config.jit_compile,
+        "mixed_precision": config.mixed_precision,
+    }
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, help="fra-eng pair file")
-    parser.add_argument("--epochs", type=int, default=5, help="epochs per recipe, the first one is warm-up (default 5)")
-    parser.add_argument("--num-samples", type=int, default=10000, help="pairs to train on (default: the recipe's 10000)")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per configuration, the first one is warm-up (default 3)")
+    parser.add_argument("--num-samples", type=int, default=2000, help="pairs to train on (default 2000)")
+    parser.add_argument("--only", nargs="*", choices=sorted(CONFIGURATIONS), help="measure only these configurations")
     args = parser.parse_args()
 
+    import tensorflow as tf
+
     pairs = data.read_pairs(args.data)
-    report = {"num_samples": args.num_samples, "epochs": args.epochs, "cpu_count": os.cpu_count()}
-    for recipe in ("keras-io", "fast", "attention"):
-        # Same pairs for both: early stopping off so every epoch runs.
-        config = preset(recipe, num_samples=args.num_samples, epochs=args.epochs, early_stopping_patience=0)
-        result = training.train(pairs, config, verbose=0)
-        steady = result.epoch_times[1:] or result.epoch_times
-        report[recipe] = {
-            "epoch_times_s": result.epoch_times,
-            "steady_epoch_s": round(statistics.median(steady), 2),
-            "training_pairs": result.data_info["num_training_pairs"],
-            "latent_dim": config.latent_dim,
-            "batch_size": config.batch_size,
-        }
-        print(f"{recipe}: {result.epoch_times}", file=sys.stderr, flush=True)
-    for recipe in ("fast", "attention"):
-        ratio = report[recipe]["steady_epoch_s"] / report["keras-io"]["steady_epoch_s"]
-        report[f"{recipe.replace('-', '_')}_over_keras_io"] = round(ratio, 3)
+    report = {"num_samples": args.num_samples, "epochs": args.epochs, "cpu_count": os.cpu_count(),
+              "cpu": platform.processor() or platform.machine(), "tensorflow": tf.__version__}
+    for name in args.only or CONFIGURATIONS:
+        recipe, overrides = CONFIGURATIONS[name]
+        report[name] = measure(pairs, recipe, overrides, args.num_samples, args.epochs)
+        print(f"{name}: {report[name]['epoch_times_s']}", file=sys.stderr, flush=True)
+    ratios = {}
+    for name in report:
+        if name in CONFIGURATIONS and name != "keras-io" and "keras-io" in report and "/" not in name:
+            ratios[f"{name}_over_keras_io"] = round(report[name]["steady_epoch_s"] / report["keras-io"]["steady_epoch_s"], 3)
+        if name.startswith("large/") and "large" in report:
+            ratios[f"{name}_over_large_per_pair"] = round(report[name]["ms_per_pair"] / report["large"]["ms_per_pair"], 3)
+    report["ratios"] = ratios
     print(json.dumps(report, indent=2))
 
 

@@ -110,6 +110,9 @@ class TrainConfig:
     lr_patience: int = 0  # "plateau" schedule: epochs without a better validation loss before halving
     min_delta: float = 0.0  # a validation loss counts as better only when it drops by more than this
     mixed_precision: bool = False  # recipe: float32 throughout; True computes in bfloat16, keeps float32 weights
+    # XLA (Keras' jit_compile) off: on this 2-core CPU it made a step 2.6x slower at attention's size and
+    # no faster at large's, and every new batch shape compiles anew (benchmarks/epoch_time.py).
+    jit_compile: bool = False
     average_last: int = 0  # >0: also try the mean of the last N epochs' weights, kept if validation loss is lower
 
     def to_dict(self) -> dict[str, Any]:

@@ -329,7 +329,7 @@ def train_keras_io(run: _Run) -> TrainingResult:
     with get_strategy(run.strategy).scope():
         model = build_training_model(model_config)
         model.compile(optimizer=_optimizer(config, config.learning_rate), loss="categorical_crossentropy",
-                      metrics=["accuracy"])
+                      metrics=["accuracy"], jit_compile=config.jit_compile)
     # Full one-hot arrays padded with spaces, and Keras' own validation_split (the unshuffled tail).
     encoder_input, decoder_input, decoder_target = vectorize_onehot(run.input_texts, run.target_texts, vocab)
     timer, callbacks = run.callbacks()
@@ -350,7 +350,8 @@ def train_fast(run: _Run) -> TrainingResult:
     with get_strategy(run.strategy).scope():
         model = build_training_model(model_config)
         optimizer = _optimizer(config, config.learning_rate)
-        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", weighted_metrics=["accuracy"])
+        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", weighted_metrics=["accuracy"],
+                      jit_compile=config.jit_compile)
     timer, callbacks = run.callbacks()
     return run.fit(model, callbacks, timer, model_config, x=run.bucketed(run.train_idx, shuffle=True),
                    validation_data=run.bucketed(run.val_idx, shuffle=False) if len(run.val_idx) else None,
@@ -383,7 +384,8 @@ def train_attention(run: _Run) -> TrainingResult:
                                                           decay_steps=config.epochs * len(train_data))
         else:
             rate = config.learning_rate  # "plateau": RunState halves it; "constant": left alone
-        model.compile(optimizer=_optimizer(config, rate), loss=_loss(config), weighted_metrics=["accuracy"])
+        model.compile(optimizer=_optimizer(config, rate), loss=_loss(config), weighted_metrics=["accuracy"],
+                      jit_compile=config.jit_compile)
     timer, callbacks = run.callbacks()
     return run.fit(model, callbacks, timer, model_config, x=train_data,
                    validation_data=run.bucketed(run.val_idx, shuffle=False) if len(run.val_idx) else None,
