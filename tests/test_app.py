@@ -17,6 +17,7 @@ from gradio_client.exceptions import AppError
 
 from model import load_source
 from space import settings
+from space.options import APP_DEFAULT_OPTIONS
 
 from tests.hanging_server import HangingServer
 from tests.space.live import GOOD, free_port, wait_for
@@ -120,9 +121,9 @@ def test_python_app_py_honours_the_environment(fast_path, recipe_path):
     proc = _start_app([], {"MODEL_SOURCE": fast_path, "MODEL_SOURCES": recipe_path}, port)
     try:
         client = _first_answer(proc, port, fast_path)
-        expected = load_source(fast_path).translate(GOOD).translation
+        expected = load_source(fast_path).translate(GOOD, APP_DEFAULT_OPTIONS).translation
         assert client.predict(text=GOOD, api_name="/translate")["translation"] == expected  # MODEL_SOURCE is the default
-        other = load_source(recipe_path).translate(GOOD).translation
+        other = load_source(recipe_path).translate(GOOD, APP_DEFAULT_OPTIONS).translation
         wait_for(lambda: _answers(client, recipe_path), timeout=60, what=f"{recipe_path} loaded")
         assert client.predict(text=GOOD, model=recipe_path, api_name="/translate")["translation"] == other
         with pytest.raises(AppError):

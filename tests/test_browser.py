@@ -22,6 +22,7 @@ import pytest
 from model import DecodeOptions, samples
 from model.registry import ModelRegistry, allowed_sources
 from space import LAUNCH_OPTIONS, Handlers, build_demo
+from space.options import APP_DEFAULT_OPTIONS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -138,11 +139,11 @@ class Page:
 def test_enter_translates_and_an_error_leaves_no_stale_result(live_app, browser, shots):
     url, registry = live_app
     page = Page(browser, url).open()
-    expected = registry.get("default").translate(SENTENCE)
+    expected = registry.get("default").translate(SENTENCE, APP_DEFAULT_OPTIONS)
     page.type(SENTENCE)  # Enter, no click
     page.wait_for_summary("log-probability")
     assert page.french() == expected.translation
-    assert "greedy" in page.text("#summary")
+    assert "beam search, width 4" in page.text("#summary")  # the page's default decoding
     page.shot(shots, "01-enter-translates")
 
     page.type("I live in Zürich, § 3.")  # "ü" folds to "u", but "§" has no ASCII base: refused
@@ -160,7 +161,7 @@ def test_probability_view_legend_hover_and_alignment_heatmap(live_app, browser, 
     url, registry = live_app
     page = Page(browser, url).open()
     translator = registry.get("default")
-    expected = translator.translate(SENTENCE)
+    expected = translator.translate(SENTENCE, APP_DEFAULT_OPTIONS)
     page.find("#show-probs input[type=checkbox]").click()
     page.type(SENTENCE)
     page.wait_for_summary("log-probability")
@@ -201,7 +202,7 @@ def test_a_deep_link_with_model_and_options_reproduces_the_result(live_app, brow
     page.wait.until(lambda d: "?" in page.value("#share-link textarea, #share-link input"))
     query = urllib.parse.parse_qs(urllib.parse.urlparse(page.value("#share-link textarea, #share-link input")).query)
     assert query["text"] == ["Tom is tall."] and query["model"] == ["fast"]
-    assert query["method"] == ["beam"] and query["beam"] == ["3"]
+    assert "method" not in query and query["beam"] == ["3"]  # beam is the default method: left out
     assert "link" in page.text("#link-status").lower()
     page.shot(shots, "04-deep-link-with-options")
 
@@ -211,7 +212,7 @@ def test_a_curly_apostrophe_is_normalised_and_the_page_says_so(live_app, browser
     page = Page(browser, url).open()
     page.type("I’m happy.")
     page.wait_for_summary("log-probability")
-    assert page.french() == registry.get("default").translate("I'm happy.").translation
+    assert page.french() == registry.get("default").translate("I'm happy.", APP_DEFAULT_OPTIONS).translation
     assert "’ → '" in page.text("#summary")
     page.shot(shots, "05-curly-apostrophe-normalised")
 
@@ -250,3 +251,28 @@ def test_the_compare_view_shows_every_model_with_the_reference(live_app, browser
         assert label in table
     assert "chrF" in table
     page.shot(shots, "07-compare-view")
+
+
+def test_a_fresh_page_decodes_with_beam_search_width_4_and_greedy_stays_a_click_away(live_app, browser, shots):
+    url, registry = live_app
+    page = Page(browser, url).open()
+    browser.find_element("xpath", "//button[contains(., 'Decoding and input options')]").click()
+    page.wait.until(lambda d: page.find("#method").is_displayed())
+    checked = browser.find_elements(*page._css("#method input[type=radio]:checked"))
+    assert [c.get_attribute("value") for c in checked] == ["beam"]  # what the options panel shows
+    assert page.find("#beam-size").is_displayed() and page.value("#beam-size input[type=number]") == "4"
+    page.type(SENTENCE)
+    page.wait_for_summary("log-probability")
+    assert "beam search, width 4" in page.text("#summary")
+    assert page.french() == registry.get("default").translate(SENTENCE, DecodeOptions(method="beam", beam_size=4)).translation
+    assert page.text("#nbest")  # beam search shows its n-best list
+    page.find("#copy-link-btn").click()
+    page.wait.until(lambda d: "?" in page.value("#share-link textarea, #share-link input"))
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(page.value("#share-link textarea, #share-link input")).query)
+    assert query == {"text": [SENTENCE]}  # the defaults are left out of the link
+    page.shot(shots, "08-default-beam-search")
+
+    # An old link that says greedy still gets greedy.
+    page.open({"text": SENTENCE, "method": "greedy"})
+    page.wait_for_summary("greedy")
+    assert page.french() == registry.get("default").translate(SENTENCE).translation

@@ -20,6 +20,7 @@ from model.batch_files import MAX_BATCH_BYTES
 from model.registry import ModelRegistry
 from space import Handlers, build_demo
 from space.handlers import COMPARE_BEAM
+from space.options import APP_DEFAULT_OPTIONS
 from space.views import models as model_views
 
 from tests.random_models import SENTENCES
@@ -58,7 +59,20 @@ def test_api_translate(client, registry, translator):
 
 
 def test_api_translate_with_keyword_defaults(client, translator):
-    assert client.predict(text=GOOD, api_name="/translate")["translation"] == translator.translate(GOOD).translation
+    # Options left out take the page's defaults (APP_DEFAULT_OPTIONS: beam search, width 4).
+    expected = translator.translate(GOOD, APP_DEFAULT_OPTIONS).translation
+    assert client.predict(text=GOOD, api_name="/translate")["translation"] == expected
+
+
+def test_api_translate_with_only_text_decodes_with_beam_search_width_4(client, translator):
+    """Issue 17: the API's default decoding is beam search, width 4, no length normalisation."""
+    result = client.predict(text=GOOD, api_name="/translate")
+    assert result["options"]["method"] == "beam" and result["options"]["beam_size"] == 4
+    beam4 = translator.translate(GOOD, DecodeOptions(method="beam", beam_size=4, length_normalize=False))
+    assert result["translation"] == beam4.translation and len(result["nbest"]) == 4
+    assert [e["translation"] for e in result["nbest"]] == [e["translation"] for e in beam4.nbest]
+    greedy = client.predict(text=GOOD, method="greedy", api_name="/translate")  # still selectable
+    assert greedy["options"]["method"] == "greedy" and greedy["translation"] == translator.translate(GOOD).translation
 
 
 def test_api_beam_search_returns_the_nbest_list(client, registry, translator):
@@ -206,8 +220,8 @@ def test_api_batch_file_round_trip(client, registry, translator, tmp_path):
     with open(path, encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [r["row"] for r in rows] == ["1", "2", "3", "4"]
-    assert rows[0]["french"] == translator.translate(GOOD).translation
-    assert rows[2]["french"] == translator.translate("Hi.").translation and "'€'" in rows[1]["error"]
+    assert rows[0]["french"] == translator.translate(GOOD, APP_DEFAULT_OPTIONS).translation  # the page's defaults
+    assert rows[2]["french"] == translator.translate("Hi.", APP_DEFAULT_OPTIONS).translation and "'€'" in rows[1]["error"]
     assert rows[3]["english"] == "'=HYPERLINK(\"http://x\",\"y\")"  # neutralised: a spreadsheet shows it as text
     assert "Translated 2 of 4" in summary
 
@@ -250,10 +264,11 @@ def test_cancelling_half_a_burst_never_freezes_the_app(fast_path, translator):
             job.cancel()
         gated.gate.set()
         results = [job.result(timeout=60)["translation"] for job in [first, *kept]]
-        assert results == [translator.translate(t).translation for t in texts]
+        assert results == [translator.translate(t, APP_DEFAULT_OPTIONS).translation for t in texts]
         assert handlers.engine.dropped == 15 and handlers.engine.is_alive() and handlers.engine.workers_started == 1
         fresh = Client(url, verbose=False, download_files=False)
-        assert fresh.predict("Hi.", "gated", api_name="/translate")["translation"] == translator.translate("Hi.").translation
+        assert fresh.predict("Hi.", "gated", api_name="/translate")["translation"] == translator.translate(
+            "Hi.", APP_DEFAULT_OPTIONS).translation
         assert httpx.get(url, timeout=10).status_code == 200
     finally:
         gated.gate.set()

@@ -8,7 +8,7 @@ import asyncio
 import gradio as gr
 
 from model import validation
-from space.deep_link import Link, read_link
+from space.deep_link import LINK_NAMES, Link, copy_link_js, link_defaults, read_link
 from space.views import models as model_views
 
 
@@ -83,3 +83,16 @@ def test_a_bad_value_in_a_link_says_what_was_wrong_and_what_is_accepted():
     assert link.notes[1] == ("Ignored the link's seed='abc': seed must be a whole number from 0 to 4294967295, "
                              "got 'abc'.")
     assert "invalid literal" not in " ".join(link.notes)
+
+
+def test_an_old_link_that_says_greedy_still_gets_greedy(handlers):
+    assert read_link({"text": "Go.", "method": "greedy"}, SOURCES).options == {"method": "greedy"}
+    assert _link(handlers, text="Go.", method="greedy")["method"] == "greedy"
+
+
+def test_links_leave_out_the_page_defaults():
+    defaults = link_defaults("default")
+    assert (defaults["model"], defaults["method"], defaults["beam"]) == ("default", "beam", 4)
+    assert set(defaults) == set(LINK_NAMES) - {"text"}
+    script = copy_link_js(defaults)
+    assert script.lstrip().startswith("(...values) =>") and '"beam": 4' in script and "SETTINGS" not in script

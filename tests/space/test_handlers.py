@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import gradio as gr
@@ -14,6 +15,7 @@ import pytest
 
 from model import DecodeOptions
 from space import Handlers
+from space.options import APP_DEFAULT_OPTIONS, as_values
 from space.batch_results import OUTPUT_FOLDER
 from space.views import models as model_views
 
@@ -21,12 +23,21 @@ from tests.space.live import GOOD, UNKNOWN
 
 
 def test_translate_handler_returns_the_translation_as_json(handlers, translator, registry):
-    result = asyncio.run(handlers.translate(GOOD, registry.active))
+    result = asyncio.run(handlers.translate(GOOD, registry.active, method="greedy"))
     expected = translator.translate(GOOD)
     assert result["translation"] == expected.translation and result["score"] == pytest.approx(expected.score, abs=1e-4)
     assert [s["char"] for s in result["steps"]] == [s.char for s in expected.steps]
     assert result["model"] == registry.active and result["options"]["method"] == "greedy"
     assert result["nbest"] == []  # greedy has no n-best list
+
+
+def test_a_request_without_a_method_gets_the_app_default_and_greedy_stays_selectable(handlers, translator, registry):
+    result = asyncio.run(handlers.translate(GOOD, registry.active))
+    assert result["options"] == as_values(APP_DEFAULT_OPTIONS)
+    assert (result["options"]["method"], result["options"]["beam_size"]) == ("beam", 4)
+    assert result["translation"] == translator.translate(GOOD, APP_DEFAULT_OPTIONS).translation and result["nbest"]
+    greedy = asyncio.run(handlers.translate(GOOD, registry.active, method="greedy"))
+    assert greedy["options"]["method"] == "greedy" and greedy["translation"] == translator.translate(GOOD).translation
 
 
 def test_the_page_handler_fills_every_output(handlers, translator, registry):
@@ -79,7 +90,7 @@ def test_a_translation_that_waits_too_long_gets_a_busy_error(registry, translato
 
 def test_unknown_characters_can_be_dropped(handlers, registry, translator):
     result = asyncio.run(handlers.translate(UNKNOWN, registry.active, drop_unknown=True))
-    assert result["translation"] == translator.translate(UNKNOWN, DecodeOptions(drop_unknown=True)).translation
+    assert result["translation"] == translator.translate(UNKNOWN, replace(APP_DEFAULT_OPTIONS, drop_unknown=True)).translation
     assert any("dropped characters" in w for w in result["warnings"])
 
 
@@ -99,6 +110,6 @@ def test_batch_handler_writes_a_csv_in_gradios_cache(handlers, registry, transla
         rows = list(csv.DictReader(handle))
     assert [r["english"] for r in rows] == [GOOD, UNKNOWN, "Hi."]
     assert preview["data"] and GOOD in preview["data"][0]
-    assert rows[0]["french"] == translator.translate(GOOD).translation and not rows[0]["error"].startswith("the")
+    assert rows[0]["french"] == translator.translate(GOOD, APP_DEFAULT_OPTIONS).translation and not rows[0]["error"].startswith("the")
     assert not rows[1]["french"] and "'€'" in rows[1]["error"]
     assert "Translated 2 of 3" in summary and "row 2" in summary
