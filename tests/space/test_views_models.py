@@ -46,3 +46,46 @@ def test_describe_model_shows_metadata(translator):
 def test_notice_names_the_failed_source_and_the_next_attempt(registry):
     notice = model_views.notice(registry)
     assert "no-such-checkpoint" in notice and "no such path" in notice and "next attempt in" in notice
+
+
+def _with_metadata(translator, metadata):
+    """The card of `translator` with its metadata replaced by `metadata` (a copy: the fixture is shared)."""
+    original = translator.metadata
+    try:
+        translator.metadata = metadata
+        return model_views.describe_model("tiny", translator)
+    finally:
+        translator.metadata = original
+
+
+HELD_OUT = {"split": "heldout", "sentences": 2163, "greedy": {"chrf": 48.18, "bleu": 26.63}, "beam4": {"chrf": 50.98}}
+VISITOR = {"split": "visitor", "sentences": 60, "provenance": {"commit": {"sha": "bbb0821" + "0" * 33},
+                                                             "decoder_version": 3, "command": "python -m model evaluate"},
+           "greedy": {"chrf": 41.04, "bleu": 12.3, "exact_match": 5.0, "sentences": 60, "tiers": {}},
+           "beam4": {"chrf": 48.35, "bleu": 15.1, "exact_match": 8.3, "sentences": 60, "tiers": {}}}
+
+
+def test_the_model_panel_shows_the_visitor_sets_chrf_greedy_and_beam_when_recorded(translator):
+    card = _with_metadata(translator, {"evaluation": HELD_OUT, "evaluation_visitor": VISITOR})
+    line = ("- chrF on everyday sentences written for this project, outside the corpus (60 sentences): "
+            "greedy 41.0, beam 4 48.4")
+    assert line in card.split("\n")
+    assert "- Everyday sentences scored at commit `bbb0821`, decoder version 3" in card
+    assert "Held-out greedy (2163 sentences): chrf 48.18, bleu 26.63" in card  # the held-out figures stay
+
+
+@pytest.mark.parametrize("visitor", [None, {}, {"split": "visitor", "sentences": 60}, {"greedy": {"chrf": None}}])
+def test_no_visitor_figures_no_visitor_line(translator, visitor):
+    metadata = {"evaluation": HELD_OUT, **({} if visitor is None else {"evaluation_visitor": visitor})}
+    card = _with_metadata(translator, metadata)
+    assert "everyday" not in card.lower() and "Held-out greedy" in card
+
+
+def test_the_selector_and_the_intro_name_the_everyday_figure_only_when_recorded():
+    both = {"evaluation": HELD_OUT, "evaluation_visitor": VISITOR}
+    assert model_views.model_label("default", both) == "Attention (default) · chrF 48.2 held-out · 41.0 everyday"
+    assert model_views.model_label("default", {"evaluation": HELD_OUT}) == "Attention (default) · chrF 48.2 held-out"
+    assert model_views.model_label("default", None) == "Attention (default)"
+    assert ("On everyday sentences written for this project, outside the corpus, it scores **41.0**."
+            in model_views.intro(both))
+    assert "everyday" not in model_views.intro({"evaluation": HELD_OUT})
