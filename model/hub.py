@@ -547,14 +547,16 @@ def _hyperparameter_rows(metadata: dict[str, Any]) -> list[tuple[str, Any]]:
     model_config = metadata.get("model_config") or {}
     rows = [("recipe", metadata.get("recipe"))]
     rows += [(k, train[k]) for k in ("num_samples", "epochs", "batch_size", "latent_dim", "embedding_dim", "dropout",
-                                     "optimizer", "learning_rate", "validation_split", "early_stopping_patience",
-                                     "max_input_length", "seed") if k in train]
+                                     "encoder_layers", "label_smoothing", "optimizer", "learning_rate", "lr_schedule",
+                                     "validation_split", "early_stopping_patience", "max_input_length",
+                                     "mixed_precision", "seed") if k in train]
     rows += [(k, model_config[k]) for k in ("num_encoder_tokens", "num_decoder_tokens", "input_encoding",
                                             "encoder_padding") if k in model_config]
     if metadata.get("epochs_run"):
         rows.append(("epochs_run", metadata["epochs_run"]))
-    if metadata.get("training_time_s"):
-        rows.append(("training_time_s", metadata["training_time_s"]))
+    for key in ("best_epoch", "training_time_s", "resumptions"):
+        if metadata.get(key) is not None:
+            rows.append((key, metadata[key]))
     return [(k, v) for k, v in rows if v is not None]
 
 
@@ -565,6 +567,14 @@ ARCHITECTURES = {
         "seeded from the encoder's final state, writes the French translation character by character, and at "
         "each step attends over the encoder outputs (Luong-style, padding masked) and combines the context with "
         "its own output before the softmax. Each step's attention weights show which English characters it read."
+    ),
+    "large": (
+        "A character-level sequence-to-sequence model with attention, the larger of this project's recipes: two "
+        "stacked bidirectional LSTM layers read the English sentence one character at a time (the second reads "
+        "the first's outputs), a 384-unit decoder LSTM seeded from the top layer's final state writes the French "
+        "character by character, attending at each step over the top layer's outputs (Luong-style, padding "
+        "masked). Trained with label smoothing, a learning rate halved on validation plateaus, and early stopping "
+        "that keeps the best epoch. Each step's attention weights show which English characters it read."
     ),
     "fast": (
         "A character-level sequence-to-sequence model: the keras.io `lstm_seq2seq` network with character "
@@ -583,16 +593,23 @@ def _architecture(metadata: dict[str, Any]) -> str:
     return ARCHITECTURES.get(str(metadata.get("recipe")), DEFAULT_ARCHITECTURE)
 
 
-def _evaluation_section(metadata: dict[str, Any]) -> str:
-    """Every recorded decoding run (greedy, beam) with its figures overall and by English length tier."""
-    evaluation = metadata.get("evaluation") or {}
+SPLIT_TEXT = {
+    "evaluation": ("held-out", "Held-out English sentences that no checkpoint of this project trains on, with all "
+                   "their French translations as references (sacrebleu). Tiers are English lengths in characters."),
+    "evaluation_visitor": ("visitor", "The visitor set: everyday English sentences written for this project, outside "
+                           "the Tatoeba corpus, each with one or two careful French references (sacrebleu)."),
+}
+
+
+def _evaluation_section(metadata: dict[str, Any], key: str = "evaluation") -> str:
+    """Every recorded decoding run (greedy, beam) of one split, overall and by English length tier."""
+    evaluation = metadata.get(key) or {}
+    label, intro = SPLIT_TEXT[key]
     runs = {name: figures for name, figures in evaluation.items() if isinstance(figures, dict) and "chrf" in figures}
     if not runs:
-        return "No held-out evaluation was recorded for this checkpoint."
+        return f"No {label} evaluation was recorded for this checkpoint."
     metrics = [k for k in ("chrf", "chrf++", "bleu", "exact_match") if any(k in f for f in runs.values())]
-    lines = ["Held-out English sentences that no checkpoint of this project trains on, with all their French "
-             "translations as references (sacrebleu). Tiers are English lengths in characters.", "",
-             "| decoding | sentences | " + " | ".join(metrics) + " |", "|---|---|" + "---|" * len(metrics)]
+    lines = [intro, "", "| decoding | sentences | " + " | ".join(metrics) + " |", "|---|---|" + "---|" * len(metrics)]
     for name, figures in runs.items():
         lines.append(f"| {name} | {figures.get('sentences', evaluation.get('sentences', ''))} | "
                      + " | ".join(str(figures.get(k, "")) for k in metrics) + " |")
@@ -630,6 +647,12 @@ def model_card(directory: str | Path, repo_id: str, license: str = "apache-2.0")
         for key, metric, label in (("chrf", "chrf", "chrF"), ("bleu", "bleu", "BLEU"))
         if key in figures
     ]
+    visitor = (metadata.get("evaluation_visitor") or {}).get("greedy") or {}
+    if "chrf" in visitor:
+        eval_results.append(EvalResult(
+            task_type="translation", task_name="English to French translation", dataset_type="cl_s2s-visitor",
+            dataset_name="Everyday sentences written for this project (visitor set)", dataset_split="visitor",
+            metric_type="chrf", metric_name="chrF", metric_value=float(visitor["chrf"])))
     card_data = ModelCardData(
         language=["en", "fr"], license=license, library_name="keras", pipeline_tag="translation",
         tags=["seq2seq", "lstm", "character-level", "translation", "keras"],
@@ -637,7 +660,7 @@ def model_card(directory: str | Path, repo_id: str, license: str = "apache-2.0")
         eval_results=eval_results or None,
     )
     table = "\n".join(f"| {k} | {v} |" for k, v in _hyperparameter_rows(metadata))
-    evaluation = _evaluation_section(metadata)
+    evaluation = _evaluation_section(metadata) + "\n\n" + _evaluation_section(metadata, "evaluation_visitor")
     curves = ("![Training curves](./training_curves.png)\n\n"
               if (directory / checkpoint.CURVES_FILE).is_file() else "")
     body = f"""

@@ -350,13 +350,17 @@ def test_the_bundled_attention_model_round_trips_with_its_figures_on_the_card(lo
     card_path = tmp_path / "README.md"
     card_path.write_bytes(stored["README.md"])
     card = ModelCard.load(card_path)
-    greedy = metadata["evaluation"]["greedy"]
-    assert {r.metric_type: r.metric_value for r in card.data.eval_results} == {"chrf": greedy["chrf"], "bleu": greedy["bleu"]}
+    greedy, visitor = metadata["evaluation"]["greedy"], metadata["evaluation_visitor"]["greedy"]
+    assert {(r.dataset_split, r.metric_type): r.metric_value for r in card.data.eval_results} == {
+        ("heldout", "chrf"): greedy["chrf"], ("heldout", "bleu"): greedy["bleu"], ("visitor", "chrf"): visitor["chrf"]}
+    assert "The visitor set: everyday English sentences" in card.text
     assert "attends over the encoder outputs" in card.text and "| recipe | attention |" in card.text
     # Every decoding run and every tier of the metadata is a row of the card's table.
     for run in ("greedy", "beam4"):
         figures = metadata["evaluation"][run]
         assert f"| {run} | {figures['sentences']} | {figures['chrf']} |" in card.text
+        visitor_figures = metadata["evaluation_visitor"][run]
+        assert f"| {run} | {visitor_figures['sentences']} | {visitor_figures['chrf']} |" in card.text
         for tier, tier_figures in figures["tiers"].items():
             if "chrf" in tier_figures:
                 assert f"| {run}, {tier} characters | {tier_figures['sentences']} | {tier_figures['chrf']} |" in card.text
