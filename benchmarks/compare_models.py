@@ -2,11 +2,12 @@
 
     python benchmarks/compare_models.py --data ../shared/data/fra-eng/fra.txt [--models recipe fast attention] [--write]
 
-For each model and split (heldout, and the recipe's own 10,000 training lines) it runs the evaluate
-command (greedy and beam 4) in a subprocess, reads its JSON, adds training time and epoch time from
-the checkpoint metadata, and prints a Markdown table (overall and by English length tier) followed
-by all figures as JSON. With --write, each bundled checkpoint's held-out figures are stored in its
-metadata.json by `python -m model evaluate --write`, the same run that the table shows.
+For each model and split (heldout, the visitor set, and the recipe's own 10,000 training lines) it
+runs the evaluate command (greedy and beam 4) in a subprocess, reads its JSON, adds training time and
+epoch time from the checkpoint metadata, and prints a Markdown table (overall and by English length
+tier) followed by all figures as JSON. With --write, each bundled checkpoint's held-out and visitor
+figures are stored in its metadata.json by `python -m model evaluate --write`, the same runs that
+the table shows.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def evaluate(model: str, split: str, data: str, beam_size: int, write: bool = Fa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True)
-    parser.add_argument("--models", nargs="+", default=["recipe", "fast", "attention"])
+    parser.add_argument("--models", nargs="+", default=["recipe", "fast", "attention", "large"])
     parser.add_argument("--beam-size", type=int, default=4)
     parser.add_argument("--write", action="store_true", help="store each model's held-out report in its metadata.json")
     args = parser.parse_args()
@@ -50,19 +51,21 @@ def main() -> None:
             "epochs_run": metadata.get("epochs_run"),
             "steady_epoch_s": round(statistics.mean(epochs[1:] or epochs), 1) if epochs else None,
             "heldout": evaluate(model, "heldout", args.data, args.beam_size, args.write),
+            "visitor": evaluate(model, "visitor", args.data, args.beam_size, args.write),
             "recipe_train": evaluate(model, "recipe", args.data, 0),
         }
     beam = f"beam{args.beam_size}"
     print("| model | decoding | chrF | chrF 16-30 | exact % 16-30 | chrF 31-50 | exact % 31-50 | BLEU | "
-          "ms/sentence | exact % on recipe's 10k | training | epochs | s/epoch |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "visitor chrF | visitor exact % | ms/sentence | exact % on recipe's 10k | training | epochs | s/epoch |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for model, r in report.items():
         for decoding in ("greedy", beam):
-            h = r["heldout"][decoding]
+            h, v = r["heldout"][decoding], r["visitor"][decoding]
             mid, long = h["tiers"]["16-30"], h["tiers"]["31-50"]
             train_exact = r["recipe_train"]["greedy"]["exact_match"] if decoding == "greedy" else ""
             print(f"| {model} ({r['recipe']}) | {decoding} | {h['chrf']} | {mid.get('chrf')} | {mid.get('exact_match')} | "
-                  f"{long.get('chrf')} | {long.get('exact_match')} | {h['bleu']} | {h['seconds_per_sentence'] * 1000:.2f} | "
+                  f"{long.get('chrf')} | {long.get('exact_match')} | {h['bleu']} | {v['chrf']} | {v['exact_match']} | "
+                  f"{h['seconds_per_sentence'] * 1000:.2f} | "
                   f"{train_exact} | {r['training_time_min']} min | {r['epochs_run']} | {r['steady_epoch_s']} |")
     print(json.dumps(report, indent=2))
 
