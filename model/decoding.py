@@ -131,6 +131,22 @@ class Decoded:
     nbest: list[np.ndarray] | None = None  # beam search: per input row, hypothesis indices best first
     given: np.ndarray | None = None  # (hypotheses,) leading tokens that were forced; None: none were
 
+    @classmethod
+    def from_flat(cls, flat: np.ndarray, flat_attention: np.ndarray | None, offsets: np.ndarray, tokens: np.ndarray,
+                  positions: np.ndarray, lengths: np.ndarray, probs: np.ndarray, given: np.ndarray | None = None
+                  ) -> "Decoded":
+        """A per-row decoding (greedy, sampling, forced) from every step's rows in one array, as a
+        compiled loop returns it: step t's rows are flat[offsets[t]:offsets[t + 1]]; scores are summed
+        from `probs` as the step loop sums them."""
+        ends = [*offsets[1:].tolist(), flat.shape[0]]
+        spans = list(zip(offsets.tolist(), ends))
+        step_attention = ([flat_attention[a:b] for a, b in spans] if flat_attention is not None
+                          else [None] * len(spans))
+        decoded = cls([flat[a:b] for a, b in spans], step_attention, tokens, positions, lengths, probs,
+                      _log_scores(probs), given=given)
+        decoded.__dict__["_flat"] = (flat, offsets)
+        return decoded
+
     def given_steps(self, i: int) -> int:
         """How many leading tokens of hypothesis i were given (a prefix or a scored target), not chosen."""
         return 0 if self.given is None else int(self.given[i])
@@ -282,8 +298,8 @@ def run_forced(step: StepFn, h, c, start_id: int, end_id: int, targets: Sequence
     return _decode_per_row(step, h, c, start_id, end_id, max_steps, _argmax, context, targets)
 
 
-def _padded(prefixes: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, longest) ids, zero past each row's end, and the lengths: one gather per step reads them."""
+def padded(prefixes: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, longest) ids, zero past each row's end, and the lengths (int64): one gather per step reads them."""
     lengths = np.array([len(p) for p in prefixes], dtype=np.int64)
     ids = np.zeros((len(prefixes), int(lengths.max(initial=0))), dtype=np.int64)
     for row, prefix in enumerate(prefixes):
@@ -315,7 +331,7 @@ def _decode_per_row(step, h, c, start_id, end_id, max_steps, choose: ChooseFn, c
     batch = h.shape[0]
     forced_lengths = None
     if prefixes is not None and any(len(p) for p in prefixes):
-        ids, forced_lengths = _padded(prefixes)
+        ids, forced_lengths = padded(prefixes)
         choose = _forcing(choose, ids, forced_lengths)
     rows = np.arange(batch)  # the input rows still decoding, in order
     tokens = np.full(batch, start_id)
@@ -397,7 +413,7 @@ def run_beam(step: StepFn, h, c, start_id: int, end_id: int, max_steps: int, bea
     batch, k = h.shape[0], beam_size
     forced_ids = forced_lengths = None
     if prefixes is not None and any(len(p) for p in prefixes):
-        forced_ids, forced_lengths = _padded(prefixes)
+        forced_ids, forced_lengths = padded(prefixes)
     # Beam j of sentence b is slot b*k + j. Only live beams are computed, kept in slot order; at the
     # start that is beam 0 of every sentence, so the k start copies don't repeat.
     slots = np.arange(batch) * k

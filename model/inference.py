@@ -194,10 +194,11 @@ def _input_rows(table: np.ndarray, token_ids: np.ndarray) -> np.ndarray:
 
 
 def run_lstm(lstm: LSTMWeights, token_ids: np.ndarray | None, lengths: np.ndarray, backwards: bool = False,
-             outputs: bool = True, features: np.ndarray | None = None):
+             outputs: bool = True, features: np.ndarray | None = None, cell=None):
     """Run `lstm` over each row's first `lengths[r]` ids; returns (outputs (batch, time, units), h, c).
 
     A stacked layer reads `features` (batch, time, inputs), the layer below's outputs, instead of ids.
+    `cell` replaces `_cell` (same contract), for a backend with its own (model/backends.py).
 
     Forwards, row r reads positions 0 .. len-1; backwards, len-1 .. 0, which is what Keras' masked
     `go_backwards` LSTM computes: the padding it meets first is masked and leaves the zero state alone.
@@ -219,6 +220,7 @@ def run_lstm(lstm: LSTMWeights, token_ids: np.ndarray | None, lengths: np.ndarra
         inputs = (rows @ kernel_in).reshape(time, batch, 4 * u)
         inputs += bias_in
     kernel = lstm.fused.recurrent_kernel
+    cell = cell or _cell
     h = np.zeros((batch, u), dtype=np.float32)
     c = np.zeros_like(h)
     out = np.zeros((batch, time, u), dtype=np.float32) if outputs else None
@@ -227,16 +229,16 @@ def run_lstm(lstm: LSTMWeights, token_ids: np.ndarray | None, lengths: np.ndarra
         n = active[t]
         if n:
             if first:  # every state is still zero: h U = 0 and f c = 0, so skip both
-                h_new, c_new = _cell(inputs[t, :n], None, u)  # inputs[t] is not read again
+                h_new, c_new = cell(inputs[t, :n], None, u)  # inputs[t] is not read again
                 first = False
             elif n == batch:
                 z = matmul(h, kernel)
                 z += inputs[t]
-                h_new, c_new = _cell(z, c, u)
+                h_new, c_new = cell(z, c, u)
             else:
                 z = matmul(h[:n], kernel)
                 z += inputs[t, :n]
-                h_new, c_new = _cell(z, c[:n], u)
+                h_new, c_new = cell(z, c[:n], u)
             if n == batch:
                 h, c = h_new, c_new
             else:
@@ -254,19 +256,22 @@ def run_lstm(lstm: LSTMWeights, token_ids: np.ndarray | None, lengths: np.ndarra
 class Seq2SeqWeights:
     """The trained weights the engine needs, taken from the network's named layers."""
 
+    has_attention = False  # steps return (probs, h, c)
+
     encoder: LSTMWeights
     decoder: LSTMWeights
     dense_kernel: np.ndarray  # (u, num_decoder_tokens)
     dense_bias: np.ndarray  # (num_decoder_tokens,)
 
-    def encode(self, token_ids: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def encode(self, token_ids: np.ndarray, lengths: np.ndarray, run=run_lstm) -> tuple[np.ndarray, np.ndarray]:
         """Run the encoder over a batch; row r stops (keeps its state) after `lengths[r]` steps.
 
         Args:
             token_ids: (batch, time) input ids; steps past a row's length are ignored.
             lengths: (batch,) number of steps to run for each row.
+            run: the LSTM run, `run_lstm` or a backend's own with its contract.
         """
-        _, h, c = run_lstm(self.encoder, token_ids, lengths, outputs=False)
+        _, h, c = run(self.encoder, token_ids, lengths, outputs=False)
         return h, c
 
     def decode_step(
@@ -281,15 +286,17 @@ class Seq2SeqWeights:
         logits += self.dense_bias
         return _softmax(logits), h, c
 
-    def start(self, token_ids: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple]:
+    def start(self, token_ids: np.ndarray, lengths: np.ndarray, run=run_lstm) -> tuple[np.ndarray, np.ndarray, tuple]:
         """(h, c, context) to decode from; the recipe's decoder needs no context beyond its state."""
-        h, c = self.encode(token_ids, lengths)
+        h, c = self.encode(token_ids, lengths, run)
         return h, c, ()
 
 
 @dataclass
 class AttentionWeights:
     """An attention model's weights: (bi)directional encoder, decoder LSTM, Luong attention, output layer."""
+
+    has_attention = True  # steps return (probs, h, c, attention weights)
 
     encoder_forward: LSTMWeights
     encoder_backward: LSTMWeights | None  # None: a one-way encoder
@@ -303,18 +310,21 @@ class AttentionWeights:
     # LSTMWeights.input_table is the kernel over the layer below's outputs.
     encoder_stack: tuple[tuple[LSTMWeights, LSTMWeights | None], ...] = ()
 
-    def encode(self, token_ids: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(top encoder layer's outputs at every position, decoder's initial h, c) for a batch of id rows."""
-        outputs, h, c = self._encoder_layer(self.encoder_forward, self.encoder_backward, token_ids, lengths, None)
+    def encode(self, token_ids: np.ndarray, lengths: np.ndarray, run=run_lstm
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(top encoder layer's outputs at every position, decoder's initial h, c) for a batch of id rows.
+
+        `run` is the LSTM run, `run_lstm` or a backend's own with its contract."""
+        outputs, h, c = self._encoder_layer(self.encoder_forward, self.encoder_backward, token_ids, lengths, None, run)
         for forward, backward in self.encoder_stack:  # each layer reads the one below at every position
-            outputs, h, c = self._encoder_layer(forward, backward, None, lengths, outputs)
+            outputs, h, c = self._encoder_layer(forward, backward, None, lengths, outputs, run)
         return outputs, h, c
 
     @staticmethod
-    def _encoder_layer(forward: LSTMWeights, backward: LSTMWeights | None, token_ids, lengths, features):
-        outputs, h, c = run_lstm(forward, token_ids, lengths, features=features)
+    def _encoder_layer(forward: LSTMWeights, backward: LSTMWeights | None, token_ids, lengths, features, run):
+        outputs, h, c = run(forward, token_ids, lengths, features=features)
         if backward is not None:
-            back, h_back, c_back = run_lstm(backward, token_ids, lengths, backwards=True, features=features)
+            back, h_back, c_back = run(backward, token_ids, lengths, backwards=True, features=features)
             outputs = np.concatenate([outputs, back], axis=2)
             h = np.concatenate([h, h_back], axis=1)
             c = np.concatenate([c, c_back], axis=1)
@@ -326,15 +336,15 @@ class AttentionWeights:
         split = self.keys_kernel.shape[0]
         return (np.ascontiguousarray(self.combine_kernel[:split]), np.ascontiguousarray(self.combine_kernel[split:]))
 
-    def start(self, token_ids: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple]:
-        """(h, c, context): per-row arrays that never change while decoding.
+    def start(self, token_ids: np.ndarray, lengths: np.ndarray, run=run_lstm) -> tuple[np.ndarray, np.ndarray, tuple]:
+        """(h, c, context): per-row arrays that never change while decoding (`run`: as for `encode`).
 
         The context is (projected, keys, bias): projected_s = e_s W_c(context rows), so that a step's
         [ctx; h] W_c = sum_s a_s projected_s + h W_c(h rows) costs a (time x units) product per row
         instead of an (encoder output + units) x units one; keys k_s = e_s W_a; bias 0 on the input's
         positions and -inf on padding, added to the scores so padding gets weight 0.
         """
-        outputs, h, c = self.encode(token_ids, lengths)
+        outputs, h, c = self.encode(token_ids, lengths, run)
         batch, time, size = outputs.shape
         rows = outputs.reshape(batch * time, size)  # one 2-D product: a stacked 3-D one is up to 1.7x slower
         keys = (rows @ self.keys_kernel).reshape(batch, time, -1)

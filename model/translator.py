@@ -4,8 +4,9 @@
 sentence as the request's options say (model/normalize.py: typography, accents, capitalisation; each
 change becomes a warning), checks it (empty, unknown characters, too long), pads the input exactly
 as the model was trained (spaces up to `max_encoder_seq_length` for the keras.io recipe, no padding
-for masked models), runs one of the decoding strategies for the whole batch, and turns token ids
-back into characters.
+for masked models), runs one of the decoding strategies for the whole batch on the step engine
+model/backends.py chooses (compiled kernels, or the NumPy reference), and turns token ids back into
+characters.
 
 A translation's per-step view (`Translation.steps`: each character's probability, its top-k
 alternatives, its attention) is built from the decoder's arrays the first time it is read, so a
@@ -29,19 +30,20 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import decoding, normalize
+from . import backends, decoding, normalize
 from .config import ModelConfig
-from .inference import AttentionWeights, Seq2SeqWeights, blas_threads
+from .inference import AttentionWeights, Seq2SeqWeights
 from .vocab import END, PAD, START, Vocabulary
 
 METHODS = ("greedy", "beam", "sample")
 
-# Big batches are split across this many threads, one slice each: NumPy and BLAS release the GIL,
-# and at 64+ rows a step is long array work (the gates' tanh over rows x 4 units), so two slices on
-# two cores run in about the time of one (benchmarks/engine_speed.py, greedy_b256). Small batches
+# Big batches are split across this many threads, one slice each: NumPy, BLAS and the compiled
+# kernels (model/kernels.py, nogil) release the GIL, and at 64+ rows a step is long array work (the
+# gates over rows x 4 units), so two slices on two cores run in about the time of one
+# (benchmarks/engine_speed.py, greedy_b256). Small batches
 # stay on one thread: below PARALLEL_MIN_ROWS per slice the hand-off costs more than it saves
 # (attention model, greedy, 2 cores: batches of 64 split in two 2,176/s against 1,802/s unsplit;
-# batches of 32 split 1,261/s against 1,571/s).
+# batches of 32 split 1,261/s against 1,571/s; NumPy engine, to be re-measured with the compiled one).
 # Every row decodes independently of the others (its own state, its own sampling generator, its
 # own beams), so the split changes no output beyond float rounding.
 PARALLEL_THREADS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
@@ -212,14 +214,41 @@ CAPITALIZE_HINT = ("the sentence starts with a lower-case letter, but the model'
 
 
 class Translator:
-    """A loaded model ready to translate. Build it with `model.checkpoint.load(...)`."""
+    """A loaded model ready to translate. Build it with `model.checkpoint.load(...)`.
+
+    The step engine that computes translations (`engine`, named by `backend`) is chosen by
+    model/backends.py: the compiled kernels once they are loaded (they start loading here, in the
+    background), the NumPy engine until then or where they are unavailable. `backend=` pins one.
+    """
 
     def __init__(self, vocab: Vocabulary, config: ModelConfig, weights: Seq2SeqWeights | AttentionWeights,
-                 metadata: dict | None = None):
+                 metadata: dict | None = None, backend: str | None = None):
         self.vocab = vocab
         self.config = config
         self.weights = weights
         self.metadata = metadata or {}
+        self._backend = backend  # None: backends.current() at each batch
+        self._engines: dict[str, backends.StepEngine] = {}
+        if backend is None:
+            backends.start_loading()
+
+    @property
+    def engine(self) -> backends.StepEngine:
+        """The step engine a batch started now runs on (one per backend, made on first use)."""
+        name = self._backend or backends.current()
+        engine = self._engines.get(name)
+        if engine is None:
+            engine = self._engines[name] = backends.engine_for(self.weights, name)
+        return engine
+
+    @property
+    def backend(self) -> str:
+        """The backend a batch started now runs on: "numba" (compiled kernels) or "numpy"."""
+        return self._backend or backends.current()
+
+    def with_backend(self, backend: str) -> "Translator":
+        """The same model on the given backend ("numba" or "numpy"), for comparisons and benchmarks."""
+        return Translator(self.vocab, self.config, self.weights, self.metadata, backend=backend)
 
     def prepare(self, text: str, options: DecodeOptions | None = None) -> _Prepared:
         """Normalise one sentence, check it and turn it into input ids; raises InputError with a fix-it
@@ -316,7 +345,7 @@ class Translator:
     @property
     def has_attention(self) -> bool:
         """Whether translations carry per-step attention weights over the input characters."""
-        return isinstance(self.weights, AttentionWeights)
+        return self.weights.has_attention
 
     def translate(self, text: str, options: DecodeOptions | None = None, prefix: str = "") -> Translation:
         """Translate one sentence; raises InputError for input the model cannot take.
@@ -408,27 +437,29 @@ class Translator:
         return results  # type: ignore[return-value]
 
     def _decode(self, prepared: Sequence[_Prepared], options: DecodeOptions) -> list[Translation]:
+        engine = self.engine  # the whole batch on one engine, even if the compiled one becomes ready meanwhile
         slices = min(PARALLEL_THREADS, len(prepared) // PARALLEL_MIN_ROWS)
         if slices < 2:
-            return self._decode_slice(prepared, options)
+            return self._decode_slice(prepared, options, engine)
         # Interleaved slices (rows k, k + n, k + 2n, ...) get sentences of every length, so the
         # threads finish together; this thread decodes the first slice itself.
         pool = _worker_pool()
-        others = [pool.submit(self._decode_slice, prepared[k::slices], options) for k in range(1, slices)]
+        others = [pool.submit(self._decode_slice, prepared[k::slices], options, engine) for k in range(1, slices)]
         results: list[Translation | None] = [None] * len(prepared)
-        results[0::slices] = self._decode_slice(prepared[0::slices], options)
+        results[0::slices] = self._decode_slice(prepared[0::slices], options, engine)
         for k, future in enumerate(others, start=1):
             results[k::slices] = future.result()
         return results  # type: ignore[return-value]
 
-    def _decode_slice(self, prepared: Sequence[_Prepared], options: DecodeOptions) -> list[Translation]:
+    def _decode_slice(self, prepared: Sequence[_Prepared], options: DecodeOptions,
+                      engine: backends.StepEngine) -> list[Translation]:
         ids, lengths = self._encoder_batch(prepared)
         french = [p.french for p in prepared]
         scored = prepared[0].scored
         assert all(p.scored == scored for p in prepared), "a batch either scores or translates"
-        with blas_threads:
-            h, c, context = self.weights.start(ids, lengths)
-            common = dict(step=self.weights.decode_step, h=h, c=c, start_id=self.vocab.start_index,
+        with engine.threads:
+            h, c, context = engine.start(ids, lengths)
+            common = dict(step=engine.decode_step, h=h, c=c, start_id=self.vocab.start_index,
                           end_id=self.vocab.end_index, context=context)
             # Without a prefix, the calls (and the outputs) are exactly what they were before prefixes.
             given = dict(prefixes=french) if any(french) else {}
@@ -436,7 +467,8 @@ class Translator:
             if scored:
                 decoded = decoding.run_forced(**common, targets=french)
             elif options.method == "greedy":
-                decoded = decoding.run_greedy(**common, max_steps=max_steps, **given)
+                del common["step"]
+                decoded = engine.run_greedy(**common, max_steps=max_steps, **given)
             elif options.method == "sample":
                 decoded = decoding.run_sample(**common, max_steps=max_steps, temperature=options.temperature,
                                               seed=options.seed, **given)

@@ -165,3 +165,25 @@ def compare_steps(ours, theirs, *, atol: float = PROB_ATOL, near_tie: float = NE
         assert pa == pytest.approx(pb, abs=atol)
     assert [s[0] for s in ours] == [s[0] for s in theirs]
     return None
+
+
+# --- the engine's backend -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def engine_kernels_loaded():
+    """Wait for the compiled kernels (model/backends.py) before any test, so that every Translator
+    decodes on one backend from its first batch; with CL_S2S_ENGINE=numpy nothing is loaded."""
+    from model import backends
+
+    backends.wait()
+
+
+@pytest.fixture(params=["numpy", "numba"])
+def engine_backend(request) -> str:
+    """Runs a test on each engine backend; the compiled one is skipped where it is off (CL_S2S_ENGINE=numpy)."""
+    from model import backends
+
+    if request.param == "numba" and not backends.wait():
+        pytest.skip("the compiled engine is off (CL_S2S_ENGINE=numpy) or unavailable")
+    return request.param

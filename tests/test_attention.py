@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model import checkpoint, data, network
+from model import backends, checkpoint, data, network
 from model.translator import DecodeOptions, Translator
 
 from .random_models import make_random_checkpoint, random_config, random_model, random_vocabulary
@@ -45,9 +45,10 @@ def teacher_forced(weights, vocab, sources, targets):
     return enc, dec_in, dec_out, np.stack(probs, axis=1), np.stack(attention, axis=1)
 
 
-def test_engine_equals_keras_teacher_forced_probabilities_and_attention(keras_and_engine):
+def test_engine_equals_keras_teacher_forced_probabilities_and_attention(keras_and_engine, engine_backend):
     model, vocab, config, weights = keras_and_engine
-    enc, dec_in, dec_out, probs, attention = teacher_forced(weights, vocab, SOURCES, TARGETS)
+    engine = backends.engine_for(weights, engine_backend)
+    enc, dec_in, dec_out, probs, attention = teacher_forced(engine, vocab, SOURCES, TARGETS)
     probe = network.build_training_model(config, with_attention_scores=True)
     probe.set_weights(model.get_weights())
     keras_probs, keras_attention = probe.predict([enc, dec_in], verbose=0)

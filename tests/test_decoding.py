@@ -20,7 +20,7 @@ import math
 import numpy as np
 import pytest
 
-from model import checkpoint, decoding, network
+from model import backends, checkpoint, decoding, network
 from model.translator import DecodeOptions
 from tests.conftest import PROB_ATOL, compare_steps
 from tests.random_models import (make_random_checkpoint, random_config, random_model, random_sentences,
@@ -296,7 +296,7 @@ def sentences():
 
 def _start(translator, texts):
     ids, lengths = translator._encoder_batch([translator.prepare(t) for t in texts])
-    return translator.weights.start(ids, lengths)
+    return translator.engine.start(ids, lengths)
 
 
 def _teacher_forced_logprob(translator, text, tokens):
@@ -304,7 +304,7 @@ def _teacher_forced_logprob(translator, text, tokens):
     h, c, context = _start(translator, [text])
     previous, total, probs = translator.vocab.start_index, 0.0, []
     for token in tokens:
-        p, h, c = translator.weights.decode_step(np.array([previous]), h, c, *context)[:3]
+        p, h, c = translator.engine.decode_step(np.array([previous]), h, c, *context)[:3]
         probs.append(float(p[0, token]))
         total += math.log(float(p[0, token]))
         previous = token
@@ -320,18 +320,19 @@ def _one_row_at_a_time(step):
     return run
 
 
-def test_wide_beam_equals_exhaustive_search_on_a_tiny_random_model():
+def test_wide_beam_equals_exhaustive_search_on_a_tiny_random_model(engine_backend):
     """Every output of a 5-character model up to 4 steps (341 of them), scored by teacher forcing
-    through the engine, against one beam wide enough to keep them all."""
+    through the engine (each backend), against one beam wide enough to keep them all."""
     vocab = random_vocabulary(max_encoder_seq_length=4, max_decoder_seq_length=3,
                               input_characters=" ab", target_characters=["\t", "\n", " ", "a", "b"])
     for seed in range(3):
         config = random_config("recipe", vocab, latent_dim=4)
-        weights = network.engine_weights(random_model(config, vocab, seed=seed), config)
+        weights = backends.engine_for(network.engine_weights(random_model(config, vocab, seed=seed), config),
+                                      engine_backend)
         max_steps = vocab.max_decoder_seq_length + 1
         for text in ("ab", "ba b"):
             ids = np.array([[vocab.input_token_index[ch] for ch in text.ljust(4)]])
-            h0, c0 = weights.encode(ids, np.array([4]))
+            h0, c0, _ = weights.start(ids, np.array([4]))
             # Breadth first: every live prefix of one length is one batch of teacher-forced steps.
             exact, prefixes, scores = [], [()], np.zeros(1)
             h, c = h0, c0
@@ -390,7 +391,7 @@ def test_beam_nbest_sorted_distinct_and_scores_are_log_probs(translator, sentenc
 def test_every_nbest_score_is_the_log_prob_of_its_tokens(translator, sentences):
     vocab = translator.vocab
     h, c, _ = _start(translator, sentences[:8])
-    for text, best in zip(sentences, decoding.beam_search(translator.weights.decode_step, h, c, vocab.start_index,
+    for text, best in zip(sentences, decoding.beam_search(translator.engine.decode_step, h, c, vocab.start_index,
                                                           vocab.end_index, vocab.max_decoder_seq_length + 1, 5)):
         assert len({tuple(n.tokens) for n in best.nbest}) == len(best.nbest) == 5  # distinct hypotheses
         for hyp in best.nbest:
@@ -412,8 +413,8 @@ def test_length_normalization_ranks_by_score_per_character(translator, sentences
     vocab = translator.vocab
     args = (vocab.start_index, vocab.end_index, vocab.max_decoder_seq_length + 1, 6)
     h, c, _ = _start(translator, sentences[:10])
-    plain = decoding.beam_search(translator.weights.decode_step, h.copy(), c.copy(), *args)
-    normalized = decoding.beam_search(translator.weights.decode_step, h.copy(), c.copy(), *args, length_normalize=True)
+    plain = decoding.beam_search(translator.engine.decode_step, h.copy(), c.copy(), *args)
+    normalized = decoding.beam_search(translator.engine.decode_step, h.copy(), c.copy(), *args, length_normalize=True)
     for best in plain:
         scores = [hyp.score for hyp in best.nbest]
         assert scores == sorted(scores, reverse=True)
@@ -428,9 +429,9 @@ def test_length_normalization_ranks_by_score_per_character(translator, sentences
 def test_batched_step_equals_the_step_one_row_at_a_time(translator, sentences):
     """Teacher forcing the same tokens through the batched step and row by row gives the same
     distributions: BLAS may round a batch differently, so within PROB_ATOL, not bit for bit."""
-    vocab, weights = translator.vocab, translator.weights
+    vocab, weights = translator.vocab, translator.engine
     h, c, _ = _start(translator, sentences)
-    alone = [weights.encode(*translator._encoder_batch([translator.prepare(t)])) for t in sentences]
+    alone = [weights.start(*translator._encoder_batch([translator.prepare(t)])) for t in sentences]
     np.testing.assert_allclose(h, np.concatenate([a[0] for a in alone]), atol=PROB_ATOL)
     rng = np.random.default_rng(0)
     tokens = np.full(len(sentences), vocab.start_index)
@@ -449,7 +450,7 @@ def test_batch_equals_one_by_one(translator, sentences):
     leaving the batch, beams, per-row generators) must give identical results; the batched step's
     own rounding is bounded by the test above."""
     vocab = translator.vocab
-    step = _one_row_at_a_time(translator.weights.decode_step)
+    step = _one_row_at_a_time(translator.engine.decode_step)
     args = (vocab.start_index, vocab.end_index, vocab.max_decoder_seq_length + 1)
     h, c, _ = _start(translator, sentences[:16])
     runs = {

@@ -23,7 +23,7 @@ import pytest
 import threading
 
 from model import checkpoint, decoding, translator as translator_module
-from model.inference import AttentionWeights, blas_threads
+from model.inference import AttentionWeights
 from model.translator import DecodeOptions
 
 from .random_models import SENTENCES, make_random_checkpoint
@@ -60,9 +60,9 @@ def split_batches(request, monkeypatch):
         monkeypatch.setattr(translator_module, "_pool", None)  # a pool with 2 workers for this test
         original = translator_module.Translator._decode_slice
 
-        def recording(self, prepared, options):
+        def recording(self, prepared, options, engine):
             threads.append(threading.current_thread().name)
-            return original(self, prepared, options)
+            return original(self, prepared, options, engine)
 
         monkeypatch.setattr(translator_module.Translator, "_decode_slice", recording)
     yield threads
@@ -300,9 +300,9 @@ def test_sampling_equals_the_plain_reference(translator, split_batches):
 def test_decoding_functions_give_what_the_translator_gives(translator):
     """The Hypothesis API (decoding.greedy / beam_search / sample) and the Translator's arrays agree."""
     texts = _texts()[:8]
-    vocab, weights = translator.vocab, translator.weights
+    vocab, weights = translator.vocab, translator.engine  # the engine the Translator runs on
     ids, lengths = translator._encoder_batch([translator.prepare(t) for t in texts])
-    with blas_threads:  # as the Translator runs it, so that both compute exactly the same floats
+    with weights.threads:  # as the Translator runs it, so that both compute exactly the same floats
         h, c, context = weights.start(ids, lengths)
         args = dict(start_id=vocab.start_index, end_id=vocab.end_index, max_steps=vocab.max_decoder_seq_length + 1,
                     context=context)

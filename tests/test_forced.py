@@ -23,7 +23,6 @@ import numpy as np
 import pytest
 
 from model import checkpoint, decoding
-from model.inference import blas_threads
 from model.translator import DecodeOptions, InputError
 from model.vocab import END
 from tests.conftest import NEAR_TIE, PROB_ATOL, compare_steps
@@ -103,16 +102,16 @@ def test_scoring_greedy_outputs_as_a_batch(translator, greedy):
 
 def _encoded(translator, texts):
     ids, lengths = translator._encoder_batch([translator.prepare(t) for t in texts])
-    return translator.weights.start(ids, lengths)
+    return translator.engine.start(ids, lengths)
 
 
 @pytest.mark.parametrize("length_normalize", [False, True], ids=["sum", "normalized"])
 def test_scoring_each_nbest_hypothesis_gives_back_its_beam_score(translator, length_normalize):
     """The engine's own arrays: every hypothesis that ended, forced as a target, scores what the beam ranked."""
     vocab = translator.vocab
-    with blas_threads:
+    with translator.engine.threads:
         h, c, context = _encoded(translator, TEXTS)
-        common = dict(step=translator.weights.decode_step, start_id=vocab.start_index, end_id=vocab.end_index)
+        common = dict(step=translator.engine.decode_step, start_id=vocab.start_index, end_id=vocab.end_index)
         beam = decoding.run_beam(h=h, c=c, context=context, max_steps=vocab.max_decoder_seq_length + 1,
                                  beam_size=3, length_normalize=length_normalize, **common)
         rows, targets, hypotheses = [], [], []
@@ -254,9 +253,9 @@ def test_an_empty_prefix_changes_nothing(translator, options):
 
 def test_an_empty_prefix_changes_nothing_in_the_engine(translator):
     vocab = translator.vocab
-    with blas_threads:
+    with translator.engine.threads:
         h, c, context = _encoded(translator, TEXTS)
-        common = dict(step=translator.weights.decode_step, h=h, c=c, start_id=vocab.start_index,
+        common = dict(step=translator.engine.decode_step, h=h, c=c, start_id=vocab.start_index,
                       end_id=vocab.end_index, max_steps=vocab.max_decoder_seq_length + 1, context=context)
         empty = [[] for _ in TEXTS]
         pairs = [(decoding.run_greedy(**common), decoding.run_greedy(**common, prefixes=empty)),

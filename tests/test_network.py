@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model import checkpoint, data, network
+from model import backends, checkpoint, data, network
 from model.config import ModelConfig
 from tests.conftest import PROB_ATOL
 from tests.random_models import SENTENCES
@@ -109,14 +109,15 @@ def test_inference_models_step_by_step_equal_the_training_model(random_keras):
         np.testing.assert_allclose(probs[:, 0], expected[:, t], atol=PROB_ATOL, rtol=0)
 
 
-def test_engine_weights_teacher_forced_equal_the_training_model(random_keras):
-    """The NumPy engine (model/inference.py) computes the training model's whole distributions."""
+def test_engine_weights_teacher_forced_equal_the_training_model(random_keras, engine_backend):
+    """The engine (model/inference.py's NumPy step, and the compiled one) computes the training model's
+    whole distributions."""
     model, vocab, config = random_keras
-    weights = network.engine_weights(model, config)
+    weights = backends.engine_for(network.engine_weights(model, config), engine_backend)
     enc, dec_in, _ = _teacher_forcing_data(vocab, data.vectorize_onehot)
     expected = model.predict([enc, dec_in], verbose=0)
     enc_ids, dec_ids = enc.argmax(-1), dec_in.argmax(-1)
-    h, c = weights.encode(enc_ids, np.full(len(SENTENCES), enc_ids.shape[1]))
+    h, c, _ = weights.start(enc_ids, np.full(len(SENTENCES), enc_ids.shape[1]))
     for t in range(dec_ids.shape[1]):
         probs, h, c = weights.decode_step(dec_ids[:, t], h, c)
         np.testing.assert_allclose(probs, expected[:, t], atol=PROB_ATOL, rtol=0)
@@ -124,14 +125,14 @@ def test_engine_weights_teacher_forced_equal_the_training_model(random_keras):
     assert 0.2 < expected.max(-1).mean() < 0.95
 
 
-def test_fast_engine_weights_equal_the_masked_training_model(random_fast_checkpoint):
+def test_fast_engine_weights_equal_the_masked_training_model(random_fast_checkpoint, engine_backend):
     model, vocab, config = checkpoint.load_keras(random_fast_checkpoint)[:3]
-    weights = network.engine_weights(model, config)
+    weights = backends.engine_for(network.engine_weights(model, config), engine_backend)
     enc, dec_in, _ = _teacher_forcing_data(vocab, data.vectorize_masked)
     expected = model.predict([enc, dec_in], verbose=0)
     lengths = (enc > 0).sum(1)
     # The engine takes plain ids; the masked model's ids are shifted by one (0 = padding).
-    h, c = weights.encode(np.maximum(enc - 1, 0), lengths)
+    h, c, _ = weights.start(np.maximum(enc - 1, 0), lengths)
     for t in range(dec_in.shape[1]):
         probs, h, c = weights.decode_step(np.maximum(dec_in[:, t] - 1, 0), h, c)
         real = dec_in[:, t] > 0  # after a row's END its steps are padding: nothing to compare

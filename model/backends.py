@@ -1,0 +1,333 @@
+"""Which engine computes a translation, chosen in one place: the compiled kernels or the NumPy reference.
+
+A step engine (`StepEngine`) is what the decoding strategies drive: `start` encodes a batch,
+`decode_step` advances every row by one character, `run_greedy` runs greedy decoding to the end
+(a compiled engine does it in one call and returns `decoding.Decoded` directly), `has_attention`
+says whether steps return attention weights, and `threads` is the thread setting the backend runs
+under. Two backends implement it over the same weights (model/inference.py's layout):
+
+  numpy  `NumpyEngine`, the NumPy step of model/inference.py: the reference, and the fallback.
+  numba  `CompiledEngine`, model/kernels.py: each step one compiled call for batches of fewer than
+         GEMM_FROM rows (batch 1, beam search), and BLAS products with compiled element-wise
+         kernels for bigger batches; greedy decoding of a small batch is one compiled call.
+
+Which one serves is decided here and nowhere else, by the CL_S2S_ENGINE environment variable:
+
+  auto (unset)  numba when it imports and compiles, else numpy. The kernels load in a background
+                thread from the moment a model is loaded; until they are ready (numba's on-disk
+                cache makes that about half a second; the very first compilation takes seconds)
+                the NumPy engine serves, so compiling never delays start-up or a request. A batch
+                runs wholly on one engine; the two agree to float32 rounding.
+  numba         the compiled kernels, waiting for them on first use (an error if numba fails):
+                every translation, the first included, comes from the same engine (evaluation runs).
+  numpy         the NumPy engine only; numba is never imported.
+
+The kernels are cached beside model/kernels.py (numba's __pycache__); where the package is read-only
+they are cached under $XDG_CACHE_HOME (~/.cache) or the temporary directory instead (`cache_dir`),
+unless NUMBA_CACHE_DIR says where.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, ContextManager, Protocol, Sequence
+
+import numpy as np
+
+from . import decoding
+from .inference import AttentionWeights, Seq2SeqWeights, blas_threads, matmul, run_lstm
+
+log = logging.getLogger(__name__)
+
+ENV = "CL_S2S_ENGINE"
+CHOICES = ("auto", "numba", "numpy")
+# From this many rows a compiled engine multiplies with BLAS (NumPy's GEMM reuses each weight
+# across rows) and keeps only the element-wise work compiled; below it every row is computed by the
+# compiled kernels alone, one matrix-vector product per row. The same split as inference.GEMV_BELOW,
+# to be re-measured on a quiet machine (benchmarks/engine_speed.py).
+GEMM_FROM = 8
+
+
+class StepEngine(Protocol):
+    """What the decoding strategies and the Translator need from an engine (see the module doc)."""
+
+    backend: str  # "numpy" or "numba"
+    has_attention: bool  # steps return attention weights as a fourth value
+    threads: ContextManager  # entered around a batch's encoding and decoding
+
+    def start(self, token_ids: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple]:
+        """(h, c, context) to decode a batch of input id rows from."""
+
+    def decode_step(self, token_ids: np.ndarray, h: np.ndarray, c: np.ndarray, *context) -> tuple:
+        """(probs, h, c) or, with attention, (probs, h, c, attention weights) after feeding token_ids."""
+
+    def run_greedy(self, h, c, start_id: int, end_id: int, max_steps: int, context: tuple = (),
+                   prefixes: Sequence[Sequence[int]] | None = None) -> decoding.Decoded:
+        """Greedy decoding, as `decoding.run_greedy` over this engine's step."""
+
+
+class NumpyEngine:
+    """The reference engine: the NumPy step of model/inference.py, strategies from model/decoding.py."""
+
+    backend = "numpy"
+    threads = blas_threads  # BLAS on one thread while it runs (inference.BLAS_THREADS)
+
+    def __init__(self, weights: Seq2SeqWeights | AttentionWeights):
+        self.weights = weights
+        self.has_attention = weights.has_attention
+
+    def start(self, token_ids, lengths):
+        return self.weights.start(token_ids, lengths)
+
+    def decode_step(self, token_ids, h, c, *context):
+        return self.weights.decode_step(token_ids, h, c, *context)
+
+    def run_greedy(self, h, c, start_id, end_id, max_steps, context=(), prefixes=None) -> decoding.Decoded:
+        return decoding.run_greedy(self.decode_step, h, c, start_id, end_id, max_steps, context, prefixes)
+
+
+def _f32(a) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+class CompiledEngine:
+    """The same engine in compiled kernels (model/kernels.py); its context holds the keys transposed.
+
+    The attention context is (projected (rows, time, A), keys (rows, units, time), padding bias
+    (rows, time)): keys laid out by unit, so that a step's scores are one pass over contiguous rows.
+    """
+
+    backend = "numba"
+    threads = blas_threads  # the big-batch path and the encoder's projections use BLAS
+
+    def __init__(self, weights: Seq2SeqWeights | AttentionWeights, kernels):
+        self.weights = weights
+        self.kernels = kernels
+        self.has_attention = weights.has_attention
+        decoder = weights.decoder.fused
+        if self.has_attention:
+            combine_h, combine_bias = _f32(weights._combine_parts[1]), _f32(weights.combine_bias)
+        else:
+            combine_h, combine_bias = np.empty((0, 0), np.float32), np.empty(0, np.float32)
+        self._weights = (decoder.table, decoder.recurrent_kernel, combine_h, combine_bias,
+                         _f32(weights.dense_kernel), _f32(weights.dense_bias))
+        self._no_context = (np.empty((0, 0, 0), np.float32), np.empty((0, 0, 0), np.float32),
+                            np.empty((0, 0), np.float32))
+        self._no_weights = np.empty((0, 0), np.float32)
+
+    # --- the encoder ------------------------------------------------------------------------------
+
+    def start(self, token_ids, lengths):
+        h, c, context = self.weights.start(token_ids, lengths, run=self._run_lstm)
+        if not context:
+            return h, c, ()
+        projected, keys, bias = context
+        return h, c, (_f32(projected), _f32(keys.transpose(0, 2, 1)), _f32(bias))
+
+    def _run_lstm(self, lstm, token_ids, lengths, backwards=False, outputs=True, features=None):
+        """inference.run_lstm's contract: compiled per row for small batches, BLAS + compiled cell above."""
+        lengths = np.ascontiguousarray(lengths, dtype=np.int64)
+        batch, time = (np.shape(token_ids) if features is None else features.shape[:2])
+        if batch >= GEMM_FROM:
+            return run_lstm(lstm, token_ids, lengths, backwards, outputs, features, cell=self._cell)
+        fused = lstm.fused
+        if features is None:
+            inputs = fused.table[np.asarray(token_ids).T]  # (time, batch, 4u)
+        else:
+            kernel_in, bias_in = lstm.fused_kernel
+            rows = np.ascontiguousarray(features.transpose(1, 0, 2)).reshape(time * batch, -1)
+            inputs = (rows @ kernel_in).reshape(time, batch, -1)
+            inputs += bias_in
+        u = fused.units
+        out = np.empty((batch, time, u), np.float32) if outputs else np.empty((0, 0, 0), np.float32)
+        h, c = np.empty((batch, u), np.float32), np.empty((batch, u), np.float32)
+        self.kernels.lstm_rows(_f32(inputs), lengths, fused.recurrent_kernel, backwards, out, h, c)
+        return (out if outputs else None), h, c
+
+    def _cell(self, z, c, u):
+        """inference._cell's contract (c None: zero state), in the compiled kernel."""
+        h_out, c_out = np.empty((z.shape[0], u), np.float32), np.empty((z.shape[0], u), np.float32)
+        c = np.zeros_like(h_out) if c is None else _f32(c)
+        self.kernels.lstm_cell(_f32(z), c, h_out, c_out)
+        return h_out, c_out
+
+    # --- the decoder ------------------------------------------------------------------------------
+
+    def decode_step(self, token_ids, h, c, *context):
+        tokens = np.ascontiguousarray(token_ids, dtype=np.int64)
+        h, c = _f32(h), _f32(c)
+        rows = tokens.shape[0]
+        if rows >= GEMM_FROM:
+            return self._blas_step(tokens, h, c, context)
+        table, kernel, combine_h, combine_bias, dense_kernel, dense_bias = self._weights
+        probs = np.empty((rows, dense_bias.shape[0]), np.float32)
+        h_out, c_out = np.empty_like(h), np.empty_like(c)
+        if self.has_attention:
+            weights = np.empty((rows, context[2].shape[1]), np.float32)
+            self.kernels.step_rows(tokens, h, c, *context, *self._weights, probs, h_out, c_out, weights)
+            return probs, h_out, c_out, weights
+        self.kernels.step_rows(tokens, h, c, *self._no_context, *self._weights, probs, h_out, c_out,
+                               self._no_weights)
+        return probs, h_out, c_out
+
+    def _blas_step(self, tokens, h, c, context):
+        table, kernel, combine_h, combine_bias, dense_kernel, dense_bias = self._weights
+        z = matmul(h, kernel)
+        z += table[tokens]
+        h_out, c_out = np.empty_like(h), np.empty_like(c)
+        self.kernels.lstm_cell(z, c, h_out, c_out)
+        if not self.has_attention:
+            logits = matmul(h_out, dense_kernel)
+            self.kernels.softmax_rows(logits, dense_bias)
+            return logits, h_out, c_out
+        projected, keys, bias = context
+        attentional = matmul(h_out, combine_h)
+        weights = np.empty((tokens.shape[0], bias.shape[1]), np.float32)
+        self.kernels.attend_rows(h_out, projected, keys, bias, attentional, combine_bias, weights)
+        logits = matmul(attentional, dense_kernel)
+        self.kernels.softmax_rows(logits, dense_bias)
+        return logits, h_out, c_out, weights
+
+    def run_greedy(self, h, c, start_id, end_id, max_steps, context=(), prefixes=None) -> decoding.Decoded:
+        """Greedy decoding: for fewer than GEMM_FROM rows the whole loop is one compiled call (with the
+        step's own per-row arithmetic, so its floats are `decoding.run_greedy`'s over `decode_step`)."""
+        batch = h.shape[0]
+        if batch >= GEMM_FROM or max_steps < 1:
+            return decoding.run_greedy(self.decode_step, h, c, start_id, end_id, max_steps, context, prefixes)
+        forced = prefixes is not None and any(len(p) for p in prefixes)
+        if forced:
+            ids, forced_lengths = decoding.padded(prefixes)
+        else:
+            ids, forced_lengths = np.zeros((batch, 0), np.int64), np.zeros(batch, np.int64)
+        flat, flat_weights, offsets, tokens, positions, probs, lengths = self.kernels.greedy(
+            _f32(h), _f32(c), *(context or self._no_context), *self._weights, start_id, end_id, max_steps,
+            ids, forced_lengths)
+        return decoding.Decoded.from_flat(flat, flat_weights if self.has_attention else None, offsets, tokens,
+                                          positions, lengths, probs,
+                                          given=np.minimum(forced_lengths, lengths) if forced else None)
+
+
+# --- choosing, loading ------------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_loader: threading.Thread | None = None
+_loaded = threading.Event()
+_kernels: Any = None
+_error: BaseException | None = None
+_cache_dir: str | None = None
+
+
+def requested() -> str:
+    """CL_S2S_ENGINE: "auto" (also when unset or empty), "numba" or "numpy"."""
+    value = os.environ.get(ENV, "").strip().lower() or "auto"
+    if value not in CHOICES:
+        raise ValueError(f"{ENV}={os.environ[ENV]!r}: expected one of {', '.join(CHOICES)} (unset means auto)")
+    return value
+
+
+def _writable(directory: Path) -> bool:
+    """Whether a file can be created in `directory` (made if missing): a real try, as root or on a read-only mount."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            return True
+    except OSError:
+        return False
+
+
+def cache_dir(package: Path = Path(__file__).parent) -> str | None:
+    """Where numba should cache the kernels: None to leave it to numba (NUMBA_CACHE_DIR when set, else
+    beside model/kernels.py), or a writable user cache directory when the package's is read-only."""
+    if os.environ.get("NUMBA_CACHE_DIR") or _writable(package / "__pycache__"):
+        return None
+    user_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    for base in (user_cache, Path(tempfile.gettempdir())):
+        candidate = base / "cl_s2s" / "numba"
+        if _writable(candidate):
+            return str(candidate)
+    return None  # nowhere to write: numba compiles without keeping the result
+
+
+def _load() -> None:
+    global _kernels, _error, _cache_dir
+    try:
+        _cache_dir = cache_dir()
+        if _cache_dir is not None:
+            os.environ["NUMBA_CACHE_DIR"] = _cache_dir  # read when numba is first imported
+            import sys
+
+            if "numba" in sys.modules:
+                sys.modules["numba"].config.CACHE_DIR = _cache_dir
+        from . import kernels  # compiles every kernel, or loads it from the cache
+
+        _kernels = kernels
+    except Exception as err:  # numba missing or failing: the NumPy engine serves
+        _error = err
+        log.warning("compiled engine unavailable, the NumPy engine serves: %s: %s", type(err).__name__, err)
+    finally:
+        _loaded.set()
+
+
+def start_loading() -> None:
+    """Start loading the kernels in a background thread, once (never for CL_S2S_ENGINE=numpy)."""
+    global _loader
+    if requested() == "numpy":
+        return
+    with _lock:
+        if _loader is None:
+            _loader = threading.Thread(target=_load, name="engine-kernels", daemon=True)
+            _loader.start()
+
+
+def wait(timeout: float | None = None) -> bool:
+    """Wait for the kernels (started if need be); whether they are ready. Always False for numpy."""
+    if requested() == "numpy":
+        return False
+    start_loading()
+    _loaded.wait(timeout)
+    return _kernels is not None
+
+
+def current() -> str:
+    """The backend a batch started now runs on (see the module doc); with numba requested, waits for it."""
+    choice = requested()
+    if choice == "numpy":
+        return "numpy"
+    if choice == "numba":
+        if not wait():
+            raise RuntimeError(f"{ENV}=numba, but the compiled engine is unavailable: {_error}")
+        return "numba"
+    start_loading()
+    return "numba" if _kernels is not None else "numpy"
+
+
+def engine_for(weights: Seq2SeqWeights | AttentionWeights, backend: str) -> StepEngine:
+    """The step engine of `backend` ("numpy" or "numba", which waits for the kernels) over `weights`."""
+    if backend == "numpy":
+        return NumpyEngine(weights)
+    if backend == "numba":
+        if not wait():
+            raise RuntimeError(f"the compiled engine is unavailable: {_error}")
+        return CompiledEngine(weights, _kernels)
+    raise ValueError(f"unknown engine backend {backend!r}: expected numba or numpy")
+
+
+def status() -> dict[str, Any]:
+    """What serves and why, without waiting: for the Model panel and the benchmark's JSON."""
+    choice = requested()
+    ready = _kernels is not None
+    if choice == "numpy":
+        note = f"the NumPy engine ({ENV}=numpy)"
+    elif ready:
+        note = "compiled kernels (numba)"
+    elif _loaded.is_set():
+        note = f"the NumPy engine: the compiled one is unavailable ({type(_error).__name__}: {_error})"
+    else:
+        note = "the NumPy engine while the compiled kernels load"
+    return {"requested": choice, "backend": "numba" if ready and choice != "numpy" else "numpy",
+            "compiled_ready": ready, "error": None if _error is None else f"{type(_error).__name__}: {_error}",
+            "numba_cache_dir": _cache_dir or os.environ.get("NUMBA_CACHE_DIR"), "description": note}
