@@ -26,6 +26,9 @@ LOG_PROB_DIGITS = 4  # as the batch files' score column
 CONFIDENCE_DIGITS = 4
 CHRF_DIGITS = 2  # as model.evaluation's figures
 ROW_KEYS = ("model", "method", "french", "log_prob", "mean_confidence", "chrf", "error")
+# A row whose `error` starts so is a run that worked, with warnings (an input longer than the model
+# was trained on, dropped characters): its French and figures stand. Any other error is a failed run.
+WARNING = "warning: "
 
 
 def sentence_chrf(hypothesis: str, references: Sequence[str] | None) -> float | None:
@@ -55,6 +58,18 @@ def mean_confidence(translation: Translation) -> float:
     if not steps:
         raise ValueError("a translation without steps has no mean confidence")
     return sum(float(step.prob) for step in steps) / len(steps)
+
+
+def failed(row: dict[str, Any]) -> bool:
+    """Whether a row's run failed (no French, no figures), rather than worked, perhaps with warnings."""
+    error = row.get("error") or ""
+    return bool(error) and not error.startswith(WARNING)
+
+
+def warning(row: dict[str, Any]) -> str:
+    """The warnings of a run that worked, in one line ("" for a clean run or a failed one)."""
+    error = row.get("error") or ""
+    return error[len(WARNING):] if error.startswith(WARNING) else ""
 
 
 def _error_row(model: str, method: str, error: str) -> dict[str, Any]:
@@ -96,6 +111,6 @@ def compare_rows(results: Iterable[tuple[str, str, Translation | BaseException]]
             "log_prob": round(float(result.score), LOG_PROB_DIGITS),
             "mean_confidence": confidence,
             "chrf": None if chrf is None else round(chrf, CHRF_DIGITS),
-            "error": "warning: " + "; ".join(result.warnings) if result.warnings else "",
+            "error": WARNING + "; ".join(result.warnings) if result.warnings else "",
         })
     return rows

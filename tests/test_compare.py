@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from model.compare import ROW_KEYS, compare_rows, mean_confidence, sentence_chrf
+from model.compare import ROW_KEYS, compare_rows, failed, mean_confidence, sentence_chrf, warning
 from model.translator import InputError, Step, Translation
 from model.vocab import END
 
@@ -84,3 +84,16 @@ def test_a_failed_run_is_a_row_with_its_message_and_no_figures():
 def test_a_translation_without_steps_has_no_confidence_but_keeps_its_other_figures():
     row = compare_rows([("m", "greedy", Translation("input", "ab", -1.5, []))], references=["ab"])[0]
     assert row["mean_confidence"] is None and row["log_prob"] == -1.5 and row["chrf"] == 100.0
+
+
+def test_a_warning_is_not_a_failure():
+    """An input longer than a model was trained on still gets its French: the row carries a warning."""
+    long = _translation("ab", [0.5, 0.8, 0.9], warnings=["input is 60 characters long but the model was trained "
+                                                        "on at most 16; expect a poor translation", "dropped 'ü'"])
+    rows = compare_rows([("recipe", "greedy", long), ("fast", "greedy", InputError("the input is empty")),
+                         ("attention", "greedy", _translation("ab", [1.0, 1.0, 1.0]))], references=["ab"])
+    assert [failed(r) for r in rows] == [False, True, False]
+    assert warning(rows[0]) == ("input is 60 characters long but the model was trained on at most 16; expect a poor "
+                                "translation; dropped 'ü'")
+    assert warning(rows[1]) == "" and warning(rows[2]) == ""
+    assert rows[0]["french"] == "ab" and rows[0]["chrf"] == 100.0

@@ -10,15 +10,45 @@ import html
 from pathlib import Path
 from typing import Any
 
+from model import compare
+
 def _number(value: Any, digits: int) -> str:
     return "—" if value is None else f"{float(value):.{digits}f}"
+
+
+HEADERS = ("Model", "Method", "French", "log-probability", "mean confidence", "chrF")
+NUMBER, WARNED = ' class="num"', ' class="warned"'
+NO_REFERENCE = ("No reference for this sentence, so no chrF. The held-out sentences have references: draw one "
+                "with Random held-out sentence.")
+
+
+def _french_cell(row: dict) -> str:
+    """The French, flagged when the run warned (it stands, with its figures); the error when it failed."""
+    if compare.failed(row):
+        return f'<em class="compare-error">error: {html.escape(str(row["error"]))}</em>'
+    french = f'<span lang="fr">{html.escape(row["french"])}</span>'
+    warning = compare.warning(row)
+    if warning:
+        french += f'<span class="compare-warning" role="note">⚠ warning: {html.escape(warning)}</span>'
+    return french
+
+
+def _row_html(row: dict, best: float | None) -> str:
+    mark = " ★ best" if best is not None and row.get("chrf") == best else ""
+    cells = (html.escape(row["model"]), html.escape(row["method"]), _french_cell(row),
+             _number(row.get("log_prob"), 3), _number(row.get("mean_confidence"), 3), _number(row.get("chrf"), 1) + mark)
+    # data-label names each cell where a phone shows the row as a card (static/compare.css).
+    tds = [f'<td data-label="{header}"{NUMBER if i > 2 else ""}>{cell}</td>'
+           for i, (header, cell) in enumerate(zip(HEADERS, cells))]
+    return f'<tr{WARNED if compare.warning(row) else ""}>' + "".join(tds) + "</tr>"
 
 
 def compare_html(result: dict) -> str:
     """The Compare view: one row per model and method, with the reference French above the table.
 
-    HTML rather than a Dataframe so the best chrF can be marked in words (not only colour) and the
-    French keeps its typographic spaces; every value from a model or a person is escaped.
+    HTML rather than a Dataframe so the best chrF can be marked in words (not only colour), a warning
+    can sit under the French it concerns, and the French keeps its typographic spaces; every value
+    from a model or a person is escaped.
     """
     references = result.get("references") or []
     rows = result.get("rows") or []
@@ -26,23 +56,10 @@ def compare_html(result: dict) -> str:
     best = max(scored) if scored else None
     head = (f"<p><strong>English:</strong> {html.escape(result.get('english', ''))}</p>"
             + (("<p><strong>Reference French:</strong> " + " · ".join(html.escape(r) for r in references) + "</p>")
-               if references else "<p><em>No reference for this sentence: chrF is shown for held-out sentences "
-                                  "(use the random button) and the examples.</em></p>"))
-    body = []
-    for row in rows:
-        mark = " ★ best" if best is not None and row.get("chrf") == best else ""
-        french = (html.escape(row["french"]) if not row.get("error")
-                  else f"<em>error: {html.escape(str(row['error']))}</em>")
-        body.append(
-            "<tr>" f"<td>{html.escape(row['model'])}</td><td>{html.escape(row['method'])}</td><td lang=\"fr\">{french}</td>"
-            f"<td class=\"num\">{_number(row.get('log_prob'), 3)}</td>"
-            f"<td class=\"num\">{_number(row.get('mean_confidence'), 3)}</td>"
-            f"<td class=\"num\">{_number(row.get('chrf'), 1)}{mark}</td></tr>"
-        )
+               if references else f"<p><em>{NO_REFERENCE}</em></p>"))
     table = ('<table class="compare-table"><caption class="sr-only">Every model and method on one sentence</caption>'
-             "<thead><tr><th scope=\"col\">Model</th><th scope=\"col\">Method</th><th scope=\"col\">French</th>"
-             "<th scope=\"col\">log-probability</th><th scope=\"col\">mean confidence</th>"
-             "<th scope=\"col\">chrF</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>")
+             "<thead><tr>" + "".join(f'<th scope="col">{h}</th>' for h in HEADERS) + "</tr></thead>"
+             "<tbody>" + "".join(_row_html(row, best) for row in rows) + "</tbody></table>")
     return f'<div class="compare" aria-live="polite">{head}{table}</div>'
 
 

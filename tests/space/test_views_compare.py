@@ -1,0 +1,57 @@
+"""The Compare table (space/views/compare.py): a run that warned keeps its French and figures and is
+flagged; a failed run says why; every cell names its column for the phone layout; all escaped."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+from space.views.compare import HEADERS, NO_REFERENCE, compare_html
+
+ROW = {"model": "m", "method": "greedy", "french": "Va !", "log_prob": -1.5, "mean_confidence": 0.5, "chrf": 40.0,
+       "error": ""}
+
+
+class Cells(HTMLParser):
+    def __init__(self, markup):
+        super().__init__()
+        self.rows, self.labels, self.classes = [], [], []
+        self.feed(markup)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "tr" and self.classes is not None:
+            self.rows.append([])
+            self.classes.append(attrs.get("class"))
+        if tag == "td":
+            self.rows[-1].append("")
+            self.labels.append(attrs.get("data-label"))
+
+    def handle_data(self, data):
+        if self.rows and self.rows[-1]:
+            self.rows[-1][-1] += data
+
+
+def test_a_warning_keeps_the_french_and_flags_the_row():
+    warned = {**ROW, "error": "warning: input is 50 characters long but the model was trained on at most 16; "
+                             "expect a poor translation"}
+    failed = {**ROW, "french": "", "log_prob": None, "mean_confidence": None, "chrf": None, "error": "model 'x' is loading"}
+    cells = Cells(compare_html({"english": "Go.", "references": ["Va !"], "rows": [warned, failed, ROW]}))
+    header, *rows = cells.rows
+    assert rows[0][2] == "Va !⚠ warning: input is 50 characters long but the model was trained on at most 16; expect a poor translation"
+    assert rows[0][3:] == ["-1.500", "0.500", "40.0 ★ best"]
+    assert rows[1][2] == "error: model 'x' is loading" and rows[1][3:] == ["—", "—", "—"]
+    assert cells.classes[1:] == ["warned", None, None]
+    assert cells.labels == list(HEADERS) * 3  # each cell names its column (the phone's stacked cards)
+
+
+def test_without_references_it_says_how_to_get_one_on_this_tab():
+    markup = compare_html({"english": "Go.", "references": [], "rows": [ROW]})
+    assert NO_REFERENCE in markup and "Random held-out sentence" in NO_REFERENCE
+    assert "example" not in NO_REFERENCE  # the Compare tab has no examples
+
+
+def test_everything_from_a_model_or_a_person_is_escaped():
+    hostile = {**ROW, "model": "<b>m</b>", "french": "<script>x</script>", "error": "warning: <i>w</i>"}
+    markup = compare_html({"english": "<img>", "references": ["<u>r</u>"], "rows": [hostile]})
+    assert "<script>" not in markup and "<b>" not in markup and "<i>" not in markup and "<img>" not in markup
+    assert "&lt;script&gt;x&lt;/script&gt;" in markup
