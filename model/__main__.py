@@ -1,4 +1,4 @@
-"""Command line: `python -m model translate|score|evaluate|push ...`. Run with --help for each subcommand.
+"""Command line: `python -m model translate|score|evaluate|engine|push ...`. Run with --help for each subcommand.
 
 translate: sentences from the arguments, or from stdin one per line. Stdin is read as UTF-8 bytes
 and each line is answered, and flushed, as soon as it has arrived, so the command works as a filter
@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterator
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter is noise here
 
+from . import backends  # noqa: E402
 from .sources import FORMS, SourceError, load_source  # noqa: E402
 from .translator import DecodeOptions, InputError  # noqa: E402
 
@@ -374,6 +375,16 @@ def cmd_score(args) -> int:
     return _guarded(body, tally)
 
 
+def cmd_engine(args) -> int:
+    """Load the compiled kernels (compiling them into numba's cache the first time) and say what serves."""
+    import time
+
+    start = time.perf_counter()
+    ready = backends.wait()
+    print(json.dumps({**backends.status(), "load_s": round(time.perf_counter() - start, 3)}, indent=2))
+    return 0 if ready or backends.requested() == "numpy" else 1
+
+
 def cmd_evaluate(args) -> int:
     from . import evaluation, splits
 
@@ -393,6 +404,7 @@ def cmd_evaluate(args) -> int:
     translator = _load(args.model, args.vocab_data)
     if translator is None:
         return 1
+    backends.wait()  # every sentence on one engine: the compiled one where it loads (about a second)
     try:
         sources, references, info = splits.load_split(translator.metadata, args.split, args.data, args.limit)
     except (OSError, ValueError) as err:
@@ -466,6 +478,15 @@ def build_parser() -> argparse.ArgumentParser:
                                "the checkpoint's metadata.json: 'evaluation' (heldout) or 'evaluation_visitor' (visitor); "
                                "local checkpoints only")
     evaluate.set_defaults(func=cmd_evaluate)
+
+    engine = sub.add_parser(
+        "engine", help="which decoding engine serves; compiles its kernels into the cache",
+        description="Load the compiled decoding kernels, compiling them into numba's cache the first time, and print "
+                    "as JSON which engine serves and why, where the kernels are cached and how long loading took. "
+                    f"Run it once after installing so that the first start serves compiled. {backends.ENV}=numpy "
+                    "turns the compiled engine off; =numba makes every translation wait for it. Exit status 1 when "
+                    "the compiled engine is wanted but unavailable.")
+    engine.set_defaults(func=cmd_engine)
 
     push = sub.add_parser("push", help="upload a checkpoint to the Hugging Face Hub with a model card",
                           description="Create OWNER/REPO if needed and upload CHECKPOINT with a generated model card. "

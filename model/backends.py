@@ -240,9 +240,14 @@ def _writable(directory: Path) -> bool:
 
 
 def cache_dir(package: Path = Path(__file__).parent) -> str | None:
-    """Where numba should cache the kernels: None to leave it to numba (NUMBA_CACHE_DIR when set, else
-    beside model/kernels.py), or a writable user cache directory when the package's is read-only."""
-    if os.environ.get("NUMBA_CACHE_DIR") or _writable(package / "__pycache__"):
+    """Where numba should cache the kernels: None to leave it to numba (NUMBA_CACHE_DIR when set and
+    writable, else beside model/kernels.py), or a writable user cache directory where those are not.
+
+    numba reads its cache only from a directory it can also write to, so a read-only install compiles
+    once into the user's cache (in the background, see the module doc) and loads from there after.
+    """
+    chosen = os.environ.get("NUMBA_CACHE_DIR")
+    if _writable(Path(chosen) if chosen else package / "__pycache__"):
         return None
     user_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     for base in (user_cache, Path(tempfile.gettempdir())):
@@ -330,4 +335,5 @@ def status() -> dict[str, Any]:
         note = "the NumPy engine while the compiled kernels load"
     return {"requested": choice, "backend": "numba" if ready and choice != "numpy" else "numpy",
             "compiled_ready": ready, "error": None if _error is None else f"{type(_error).__name__}: {_error}",
-            "numba_cache_dir": _cache_dir or os.environ.get("NUMBA_CACHE_DIR"), "description": note}
+            "numba_cache_dir": (_cache_dir or os.environ.get("NUMBA_CACHE_DIR") or str(Path(__file__).parent / "__pycache__"))
+            if choice != "numpy" else None, "description": note}

@@ -288,4 +288,17 @@ def test_the_cache_moves_to_a_user_directory_when_the_package_is_read_only(monke
     read_only.add(home / "cl_s2s" / "numba")
     assert backends.cache_dir(package) == str(tmp_path / "tmp" / "cl_s2s" / "numba")
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "chosen"))
-    assert backends.cache_dir(package) is None  # the user's choice stands
+    assert backends.cache_dir(package) is None  # the user's choice stands where numba can write to it
+    read_only.add(tmp_path / "chosen")
+    assert backends.cache_dir(package) == str(tmp_path / "tmp" / "cl_s2s" / "numba")
+
+
+def test_the_engine_command_compiles_and_says_what_serves():
+    import json
+
+    done = subprocess.run([sys.executable, "-m", "model", "engine"], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    want = "numpy" if backends.requested() == "numpy" else "numba"
+    assert report["backend"] == want and report["requested"] == backends.requested() and report["load_s"] >= 0
+    assert report["compiled_ready"] == (want == "numba") and report["error"] is None
