@@ -9,48 +9,19 @@ model produced is escaped: a translation is untrusted text.
 from __future__ import annotations
 
 import html
-import unicodedata
 from pathlib import Path
 from typing import Sequence
 
-# Characters that would otherwise be invisible in a label, and the mark shown instead. This is the
-# one mapping for every view (steps.py uses it too), so a character looks the same everywhere.
-VISIBLE_MARKS = {" ": "␣", "\n": "⏎", "\t": "⇥", "\u00a0": "⍽", "\u202f": "⍽", "\u2009": "⍽"}
-MARK_NAMES = {"␣": "space", "⏎": "end of sentence", "⇥": "tab", "⍽": "non-breaking space",
-              "◌": "invisible character"}
-# Unlisted characters from these Unicode categories would show as nothing or as a gap: other spaces
-# get the space-like mark, control and format characters (the bundled model's French vocabulary
-# holds U+200B ZERO WIDTH SPACE) a generic one.
-_SPACE_CATEGORIES, _INVISIBLE_CATEGORIES = {"Zs"}, {"Cc", "Cf", "Zl", "Zp"}
+from .colours import css, ink, scale
+from .marks import mark_name, visible, written
 
 # A sequential scale from white (weight 0) to deep blue (weight 1), readable in print and for the
-# common colour-vision deficiencies; text turns white on the darker half.
-_LOW, _HIGH = (255, 255, 255), (8, 48, 107)
-
-
-def visible(char: str) -> str:
-    """The character itself, or its mark if it would not show (space, end, non-breaking spaces)."""
-    if char in VISIBLE_MARKS:
-        return VISIBLE_MARKS[char]
-    if len(char) == 1:
-        category = unicodedata.category(char)
-        if category in _SPACE_CATEGORIES:
-            return "⍽"
-        if category in _INVISIBLE_CATEGORIES:
-            return "◌"
-    return char
-
-
-def mark_name(char: str) -> str | None:
-    """What a marked character is, in words ("space", "end of sentence"); None for a visible one."""
-    mark = visible(char)
-    return MARK_NAMES.get(mark) if mark != char else None
+# common colour-vision deficiencies; each cell's number is black or white, whichever reads better.
+STOPS = ((255, 255, 255), (8, 48, 107))
 
 
 def colour(weight: float) -> str:
-    weight = min(max(float(weight), 0.0), 1.0)
-    r, g, b = (round(lo + (hi - lo) * weight) for lo, hi in zip(_LOW, _HIGH))
-    return f"rgb({r},{g},{b})"
+    return css(scale(STOPS, weight))
 
 
 def _cell(weight: float) -> str:
@@ -82,8 +53,8 @@ def heatmap_html(source: str, output_chars: Sequence[str], weights: Sequence[Seq
     rows = []
     for step, (char, row) in enumerate(zip(output_chars, weights)):
         cells = "".join(
-            f'<td style="background:{colour(w)};color:{"#fff" if w > 0.5 else "#111"}" '
-            f'title="{html.escape(visible(char))} ← {html.escape(visible(source[i]))}: {w:.2f}">'
+            f'<td style="background:{colour(w)};color:{ink(scale(STOPS, w))}" '
+            f'title="{html.escape(written(char))} ← {html.escape(written(source[i]))}: {w:.2f}">'
             f'{_cell(w)}</td>'
             for i, w in enumerate(row[: len(source)])
         )
@@ -98,9 +69,12 @@ def heatmap_html(source: str, output_chars: Sequence[str], weights: Sequence[Seq
         '<figure class="alignment">'
         '<figcaption>Alignment: each row is a French character, each column the English character it read; '
         "darker means more attention (weights in a row sum to 1).</figcaption>"
-        '<div class="alignment-scroll"><table class="alignment-grid">'
+        # The scroll box takes keyboard focus (arrow keys scroll it), and says what it holds.
+        '<div class="alignment-scroll" tabindex="0" role="region" aria-label="Alignment heatmap">'
+        '<table class="alignment-grid">'
         f"<tbody>{''.join(rows)}</tbody>"
-        f'<tfoot><tr><th scope="col" aria-label="French / English"></th>{columns}</tr></tfoot>'
+        # The corner cell names both axes for screen readers (an empty header cell is announced as nothing).
+        f'<tfoot><tr><th scope="col"><span class="sr-only">French ↓, English →</span></th>{columns}</tr></tfoot>'
         f"</table></div>{legend}</figure>"
     )
 

@@ -6,8 +6,8 @@ Each character carries three signals, so none depends on seeing colour: a backgr
 sequential light-to-strong scale (light = sure), an underline whose style gets heavier as the
 probability falls, and a tooltip (on hover, and on keyboard focus or a tap on phones) with the
 probability and the alternatives, which screen readers get as the element's label. Every number is
-written one way, with 3 decimals. Invisible characters get the marks of alignment.visible, so
-a non-breaking space shows as ⍽ in the strip, the table and the heatmap alike.
+written one way, with 3 decimals. Invisible characters get the marks of marks.py, so a
+non-breaking space shows as ⍽ in the strip, the table and the heatmap alike.
 
 Hovering or focusing a character highlights its heatmap row with CSS alone: both carry the same
 0-based `data-step`, and static rules generated per step (see CSS) match them with `:has()`.
@@ -27,7 +27,9 @@ from typing import Any
 from model.translator import Step, Translation
 
 from .alignment import CSS as ALIGNMENT_CSS
-from .alignment import heatmap_html, mark_name, visible
+from .alignment import heatmap_html
+from .colours import css, ink, scale
+from .marks import mark_name, visible, written
 
 # The longest French sentence of fra-eng has 360 characters, plus the END step; steps past this
 # still get tooltips, only not the heatmap-row highlight (whose rules are generated per step).
@@ -41,8 +43,8 @@ UNDERLINES = ((0.3, "wavy"), (0.6, "dashed"), (0.9, "dotted"))
 # Light (sure) to strong (unsure): ColorBrewer's OrRd stops, whose lightness falls monotonically, so
 # the order survives greyscale and the common colour-vision deficiencies. A different hue from the
 # heatmap's blues, so the two scales are not read as one.
-_STOPS = ((255, 247, 236), (252, 141, 89), (127, 0, 0))
-_WHITE_TEXT_FROM = 0.7  # hesitation above which the background is dark enough for white text
+# The character on it is black or white, whichever contrasts more (colours.ink).
+STOPS = ((255, 247, 236), (252, 141, 89), (127, 0, 0))
 
 
 def number(p: float) -> str:
@@ -57,10 +59,7 @@ def _hesitation(p: float) -> float:
 
 def colour(p: float) -> str:
     """The background for a character written with probability p: light when sure, strong when not."""
-    t = _hesitation(p) * (len(_STOPS) - 1)
-    i = min(int(t), len(_STOPS) - 2)
-    r, g, b = (round(lo + (hi - lo) * (t - i)) for lo, hi in zip(_STOPS[i], _STOPS[i + 1]))
-    return f"rgb({r},{g},{b})"
+    return css(scale(STOPS, _hesitation(p)))
 
 
 def underline(p: float) -> str:
@@ -87,11 +86,11 @@ def _char_html(index: int, step: Step) -> str:
     tip = [f'<span class="pv-tip-p">p {number(step.prob)}</span>']
     if alternatives:
         tip.append('<span class="pv-tip-head">alternatives</span>')
-        tip += [f"<span>{html.escape(visible(c))} {number(p)}</span>" for c, p in alternatives]
-    ink = "#fff" if _hesitation(step.prob) > _WHITE_TEXT_FROM else "#111"
+        tip += [f"<span>{html.escape(written(c))} {number(p)}</span>" for c, p in alternatives]
+    background = scale(STOPS, _hesitation(step.prob))
     return (
         f'<span class="pv-char pv-{underline(step.prob)}" tabindex="0" role="img" data-step="{index}" '
-        f'aria-label="{html.escape(label)}" style="background:{colour(step.prob)};color:{ink}">'
+        f'aria-label="{html.escape(label)}" style="background:{css(background)};color:{ink(background)}">'
         f'<span class="pv-glyph">{html.escape(visible(step.char))}</span>'
         f'<span class="pv-tip">{"".join(tip)}</span></span>'
     )
@@ -168,8 +167,8 @@ def steps_table(translation: Translation, top_k: int) -> tuple[list[str], list[l
     rows = []
     for n, step in enumerate(translation.steps, start=1):
         others = [(c, p) for c, p in step.top[:top_k] if c != step.char]
-        rows.append([n, f"{visible(step.char)} {number(step.prob)}"]
-                    + [f"{visible(c)} {number(p)}" for c, p in others])
+        rows.append([n, f"{written(step.char)} {number(step.prob)}"]
+                    + [f"{written(c)} {number(p)}" for c, p in others])
     width = max((len(r) for r in rows), default=2)
     rows = [r + [""] * (width - len(r)) for r in rows]
     return ["step", "wrote (p)"] + [f"alternative {i}" for i in range(1, width - 1)], rows

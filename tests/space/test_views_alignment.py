@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from space.views import alignment as alignment_view
+from space.views import alignment as alignment_view, marks
 
 
 class _Grid(HTMLParser):
@@ -59,9 +59,9 @@ def test_invisible_characters_get_marks_and_names():
 
 def test_every_other_invisible_character_gets_a_mark_too():
     # The bundled model's French vocabulary holds U+200B ZERO WIDTH SPACE, which would show as nothing.
-    assert alignment_view.visible("\u200b") == "◌" and alignment_view.mark_name("\u200b") == "invisible character"
-    assert alignment_view.visible("\u2007") == "⍽", "figure space: another no-break space"
-    assert alignment_view.visible("é") == "é" and alignment_view.mark_name("é") is None
+    assert marks.visible("\u200b") == "◌" and marks.mark_name("\u200b") == "invisible character"
+    assert marks.visible("\u2007") == "⍽", "figure space: another no-break space"
+    assert marks.visible("é") == "é" and marks.mark_name("é") is None
 
 
 def test_everything_the_model_produced_is_escaped():

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from space.views import alignment as alignment_view, steps as prob_view
+from space.views import alignment as alignment_view, marks, steps as prob_view
 from model import checkpoint
 from model.translator import DecodeOptions, Step, Translation
 from model.vocab import END
@@ -236,7 +236,7 @@ def test_an_attention_model_gets_one_row_per_step(attention_translator, method):
     steps = translation.steps
     assert [int(c.attrs["data-step"]) for c in chars(root)] == list(range(len(steps)))
     assert [tr.attrs["data-step"] for tr in grid_rows(root)] == [c.attrs["data-step"] for c in chars(root)]
-    assert [glyph(c) for c in chars(root)] == [alignment_view.visible(s.char) for s in steps]
+    assert [glyph(c) for c in chars(root)] == [marks.visible(s.char) for s in steps]
     if steps[-1].char == END:
         assert glyph(chars(root)[-1]) == "⏎"
 
@@ -260,3 +260,34 @@ def test_a_model_without_attention_renders_without_error(random_checkpoint):
     root = Tree(markup).root
     assert not translator.has_attention and not root.find(tag="table")
     assert len(chars(root)) == len(translation.steps)
+
+
+def test_characters_that_share_a_mark_are_told_apart_among_the_alternatives():
+    # The bundled model's French holds both U+00A0 and U+202F: both show as ⍽ on their own.
+    nbsp = step("!", 0.99, ("\u00a0", 0.0002), ("\u202f", 0.0001))
+    found = chars(view(Translation("Go!", "!", -0.01, [nbsp, step(END, 1.0)])))
+    assert tip(found[0]) == "p 0.990 | alternatives | ⍽ 0.000 | ⍽ narrow 0.000"
+    assert found[0].attrs["aria-label"] == ("!: probability 0.990; alternatives non-breaking space 0.000, "
+                                            "narrow non-breaking space 0.000")
+    table = prob_view.steps_table(Translation("Go!", "!", -0.01, [nbsp]), 3)[1]
+    assert table == [[1, "! 0.990", "⍽ 0.000", "⍽ narrow 0.000"]]
+    assert marks.written("\u200b") == "◌ U+200B" and marks.written(" ") == "␣" and marks.written("é") == "é"
+
+
+def test_the_tooltip_and_every_cell_name_their_own_colours():
+    css = prob_view.CSS
+    # Gradio colours every element of an HTML block with the body text colour: the view inherits instead.
+    assert re.search(r"\.step-view \* \{ color: inherit; \}", css)
+    assert re.search(r"\.pv-tip \{[^}]*background: #222; color: #fff;", css)
+    for char in chars(view()):
+        assert re.search(r"color:#(000|fff)", char.attrs["style"]), char.attrs["style"]
+
+
+def test_the_heatmap_scrolls_by_keyboard_and_its_corner_names_both_axes():
+    attention = [step(c, 0.9, attention=[0.5, 0.5]) for c in "Va"]
+    root = Tree(prob_view.step_view_html(Translation("Go", "Va", -1.0, attention), method="greedy",
+                                         temperature=1.0, has_attention=True)).root
+    box = root.find("alignment-scroll")[0]
+    assert box.attrs["tabindex"] == "0" and box.attrs["role"] == "region" and box.attrs["aria-label"]
+    corner = root.find(tag="tfoot")[0].find(tag="th")[0]
+    assert corner.text().strip() == "French ↓, English →" and corner.find("sr-only")
