@@ -38,6 +38,20 @@ TYPOGRAPHY = {
 NAMES = {"'": "apostrophe", '"': "double quote", "-": "dash", "...": "ellipsis", " ": "space"}
 
 
+# How each change this module reports begins, so a caller can tell these notes (the input was
+# changed as the options asked) from warnings about the result (space/views/results.py does).
+TYPOGRAPHY_CHANGED = "replaced typographic characters with the ones the model knows"
+NFKC_CHANGED = "applied Unicode NFKC normalisation"
+ACCENTS_CHANGED = "removed accents the model does not know"
+CAPITALISED = "capitalised the first letter"
+CHANGES = (TYPOGRAPHY_CHANGED, NFKC_CHANGED, ACCENTS_CHANGED, CAPITALISED)
+
+
+def is_change(message: str) -> bool:
+    """Whether a translation's warning is one of this module's change notes."""
+    return message.startswith(CHANGES)
+
+
 @dataclass
 class Normalized:
     text: str
@@ -75,10 +89,9 @@ def typography(text: str, known: Callable[[str], bool] | None = None) -> Normali
     result = "".join(_nfkc(cluster, known, folded) for cluster in _clusters("".join(out)))
     changes = []
     if found:
-        changes.append(f"replaced typographic characters with the ones the model knows: {_describe(found)}")
+        changes.append(f"{TYPOGRAPHY_CHANGED}: {_describe(found)}")
     if folded:
-        changes.append(f"applied Unicode NFKC normalisation (compatibility characters to their plain forms): "
-                       f"{_describe(folded)}")
+        changes.append(f"{NFKC_CHANGED} (compatibility characters to their plain forms): {_describe(folded)}")
     return Normalized(result, changes)
 
 
@@ -117,7 +130,7 @@ def fold_diacritics(text: str, known: Callable[[str], bool]) -> Normalized:
                 out.append(base)
                 continue
         out.append(char)
-    changes = [f"removed accents the model does not know: {_describe(found)}"] if found else []
+    changes = [f"{ACCENTS_CHANGED}: {_describe(found)}"] if found else []
     return Normalized("".join(out), changes)
 
 
@@ -141,7 +154,7 @@ def capitalize_first(text: str, known: Callable[[str], bool] | None = None) -> N
     upper = char.upper()
     if known is not None and not all(known(c) for c in upper):
         return Normalized(text)
-    return Normalized(text[:i] + upper + text[i + 1 :], [f"capitalised the first letter: {char} → {upper}"])
+    return Normalized(text[:i] + upper + text[i + 1 :], [f"{CAPITALISED}: {char} → {upper}"])
 
 
 def starts_lowercase(text: str) -> bool:

@@ -118,3 +118,13 @@ def test_a_leading_digit_is_not_a_lower_case_start():
     assert not normalize.starts_lowercase("5 is less than 8.")
     assert normalize.normalize("5 is less than 8.", known, capitalize=True).text == "5 is less than 8."
     assert normalize.starts_lowercase("(i think so.)")
+
+
+def test_every_change_message_starts_with_one_of_the_declared_beginnings():
+    # space/views/results.py lists these as notes, not warnings, by their beginnings.
+    known = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ '\".,-").__contains__
+    result = normalize.normalize("zürich’s “ﬁne” day", known, capitalize=True)
+    assert len(result.changes) == 4
+    assert all(normalize.is_change(change) for change in result.changes), result.changes
+    assert [c.startswith(prefix) for c, prefix in zip(result.changes, normalize.CHANGES)] == [True] * 4
+    assert not normalize.is_change("dropped characters outside the input vocabulary: '€'")

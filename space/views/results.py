@@ -13,7 +13,14 @@ from model.batch_files import BatchRow
 from model.compare import mean_confidence
 from model.translator import DecodeOptions, Translation
 
+from model.normalize import is_change
+
 from .models import MODEL_NAMES
+
+# Marks with a glyph in the fonts a stock Linux browser has (DejaVu Sans): "⛔" had none and showed
+# as an empty box. Each mark is followed by words, so none carries meaning alone.
+ERROR_MARK, WARNING_MARK = "✖", "⚠"
+
 
 def method_text(options: DecodeOptions) -> str:
     """The decoding method and its settings, as the summary line states them."""
@@ -32,20 +39,29 @@ def nbest_table(translation: Translation) -> tuple[list[str], list[list[Any]]]:
 
 
 def summary(translation: Translation, source: str, options: DecodeOptions) -> str:
-    """Markdown under the result: model, method and settings, score, and every warning."""
+    """Markdown under the result: model, method and settings, score, then what was changed in the
+    input (as the options asked: nothing is wrong) and every warning (marked ⚠)."""
     text = (f"**{MODEL_NAMES.get(source, (source,))[0]}** · {method_text(options)} · "
             f"log-probability {translation.score:.3f} · mean confidence {mean_confidence(translation):.3f}")
-    warnings = list(translation.warnings)
+    notes = [w for w in translation.warnings if is_change(w)]
+    warnings = [w for w in translation.warnings if not is_change(w)]
     if not translation.translation:
         warnings.append("the model wrote no characters for this input (it emitted only spaces or the end mark)")
-    if warnings:
-        text += "\n\n" + "\n".join(f"- ⚠️ {plain(w)}" for w in warnings)
+    lines = [f"- {plain(n)}" for n in notes] + [f"- {WARNING_MARK} {plain(w)}" for w in warnings]
+    if lines:
+        text += "\n\n" + "\n".join(lines)
     return text
+
+
+def sentence(text: str) -> str:
+    """`text` as a sentence: its first letter upper-case (an error's detail starts lower-case)."""
+    text = str(text)
+    return text[:1].upper() + text[1:] if text[:1].islower() else text
 
 
 def error_summary(title: str, detail: str) -> str:
     """What the summary shows instead of a result when a request failed (the outputs are cleared)."""
-    return f"**⛔ {title}.** {plain(detail)}"
+    return f"**{ERROR_MARK} {title}.** {plain(sentence(detail))}"
 
 
 def references_text(references: Sequence[str]) -> str:

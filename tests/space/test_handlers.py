@@ -71,7 +71,7 @@ def test_an_error_on_the_page_clears_every_output_of_the_last_result(handlers, r
         handlers.translate_page(UNKNOWN, registry.active, *options))
     assert french == "" and step_view == "" and steps["value"] is None
     assert nbest == {"__type__": "update", "value": None, "visible": False}
-    assert summary.startswith("**⛔ Can't translate this input.**") and "€" in summary
+    assert summary.startswith("**✖ Can't translate this input.** Characters outside") and "€" in summary
     assert capitalize["visible"] is False
 
 

@@ -39,3 +39,21 @@ def test_the_score_shown_is_the_sum_of_the_step_log_probabilities(translator):
         result = translator.translate(GOOD, options)
         assert result.score == pytest.approx(sum(math.log(step.prob) for step in result.steps), abs=1e-4)
         assert f"log-probability {result.score:.3f}" in results.summary(result, "m", options)
+
+
+def test_an_error_reads_as_a_sentence_under_a_mark_every_browser_can_draw():
+    text = results.error_summary("Can't translate this input", "the input is empty: type an English sentence, e.g. 'Go.'")
+    assert text == "**✖ Can't translate this input.** The input is empty: type an English sentence, e\\.g\\. 'Go\\.'"
+    assert results.error_summary("Model unavailable", "'x' is not offered").endswith("'x' is not offered")
+    assert "⛔" not in text  # no glyph for it in DejaVu, the fonts of a stock Linux browser
+
+
+def test_normalisation_is_a_note_and_only_problems_get_the_warning_mark(translator):
+    options = DecodeOptions(capitalize=True)
+    result = translator.translate("go.", options)
+    text = results.summary(result, "fast", options)
+    assert "- capitalised the first letter: g → G" in text and "⚠" not in text
+    long = translator.translate("go " * 20, DecodeOptions(capitalize=True))
+    text = results.summary(long, "fast", options)
+    assert "- capitalised the first letter" in text
+    assert f"- ⚠ input is {len(long.input)} characters long" in text.replace("\\", "")
