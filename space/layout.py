@@ -241,7 +241,8 @@ def build_demo(handlers: Handlers, delete_cache: tuple[int, int] | None = DELETE
         notice = gr.Markdown(visible=False, elem_id="notice")
         link_notice = gr.Markdown(visible=False, elem_id="link-notice")
         trained = gr.Number(visible=False, elem_id="trained-length")
-        with gr.Tabs():
+        # Wrapping, not Gradio's default "⋯" menu: on a phone the last two tabs were hidden behind it.
+        with gr.Tabs(overflow_behavior="wrap"):
             with gr.Tab("Translate", id="translate"):
                 page = _translate_tab(handlers)
             with gr.Tab("Compare models", id="compare"):
