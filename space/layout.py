@@ -20,7 +20,7 @@ from model.registry import ModelRegistry
 from . import deep_link
 from .gradio_fixes import lazy_session_configs, unchecked, upload_path
 from .handlers import COMPARE_BEAM, Handlers
-from .options import APP_DEFAULT_OPTIONS, OPTIONS, Option
+from .options import APP_DEFAULT_OPTIONS, NAMES, OPTIONS, Option
 from .theme import theme
 from .views import compare as compare_view, models as model_views, results, steps as step_views
 
@@ -42,25 +42,39 @@ COUNTER_JS = _static("counter.js").replace("CAP", str(validation.MAX_INPUT_CHARS
 
 @dataclass
 class TranslatePage:
-    """The Translate tab's widgets that events read or write."""
+    """The Translate tab's widgets that events read or write, set as _translate_tab lays them out."""
 
-    model: gr.Dropdown
-    english: gr.Textbox
-    counter: gr.HTML
-    translate_btn: gr.Button
-    outputs: list  # french, step view, step table, n-best, summary, capitalise button: translate_page's order
-    reference: gr.Textbox
-    random_btn: gr.Button
-    link_btn: gr.Button
-    share_group: gr.Group
-    link: gr.Textbox
-    link_status: gr.Markdown
-    examples: gr.Examples
-    show_probs: gr.Checkbox
-    probs: gr.Column
+    model: gr.Dropdown | None = None
+    english: gr.Textbox | None = None
+    counter: gr.HTML | None = None
+    translate_btn: gr.Button | None = None
+    french: gr.Textbox | None = None
+    summary: gr.Markdown | None = None
+    capitalize_btn: gr.Button | None = None
+    nbest: gr.Dataframe | None = None
+    reference: gr.Textbox | None = None
+    random_btn: gr.Button | None = None
+    link_btn: gr.Button | None = None
+    share_group: gr.Group | None = None
+    link: gr.Textbox | None = None
+    link_status: gr.Markdown | None = None
+    examples: gr.Examples | None = None
+    show_probs: gr.Checkbox | None = None
+    probs: gr.Column | None = None
+    step_view: gr.HTML | None = None
+    steps: gr.Dataframe | None = None
+    card: gr.Markdown | None = None
     options: list = field(default_factory=list)  # one widget per row of OPTIONS, in order
     method_groups: dict = field(default_factory=dict)  # method -> the row of its options
-    card: gr.Markdown | None = None
+
+    @property
+    def outputs(self) -> list:
+        """What Handlers.translate_page fills, in its order."""
+        return [self.french, self.step_view, self.steps, self.nbest, self.summary, self.capitalize_btn]
+
+    def option(self, name: str):
+        """The widget of one option of OPTIONS."""
+        return self.options[NAMES.index(name)]
 
 
 def _model_choices(registry: ModelRegistry) -> list[tuple[str, str]]:
@@ -111,52 +125,48 @@ def _options_panel(page: TranslatePage) -> None:
                 page.options.append(_option_widget(option))
 
 
-def _result_column() -> tuple[list, gr.Textbox]:
-    """The French, the summary and what goes with them; (translate_page's outputs, reference box)."""
-    french = gr.Textbox(label="French", interactive=False, lines=2, buttons=["copy"], elem_id="french")
-    summary = gr.Markdown(elem_id="summary")
-    capitalize_btn = gr.Button("Capitalise the first letter and translate again", visible=False, size="sm",
-                               elem_id="capitalize-btn")
-    nbest = gr.Dataframe(label="Beam search n-best list", interactive=False, visible=False, elem_id="nbest")
-    reference = gr.Textbox(label="Reference French (human translations from the data)", interactive=False,
-                           lines=1, max_lines=6, elem_id="reference",
-                           placeholder="Shown for examples and random held-out sentences")
-    # step view and step table are filled in by _translate_tab, in translate_page's output order
-    return [french, None, None, nbest, summary, capitalize_btn], reference
+def _result_column(page: TranslatePage) -> None:
+    """The French, the summary and what goes with them."""
+    page.french = gr.Textbox(label="French", interactive=False, lines=2, buttons=["copy"], elem_id="french")
+    page.summary = gr.Markdown(elem_id="summary")
+    page.capitalize_btn = gr.Button("Capitalise the first letter and translate again", visible=False, size="sm",
+                                    elem_id="capitalize-btn")
+    page.nbest = gr.Dataframe(label="Beam search n-best list", interactive=False, visible=False, elem_id="nbest")
+    page.reference = gr.Textbox(label="Reference French (human translations from the data)", interactive=False,
+                                lines=1, max_lines=6, elem_id="reference",
+                                placeholder="Shown for examples and random held-out sentences")
 
 
 def _translate_tab(handlers: Handlers) -> TranslatePage:
-    registry = handlers.registry
-    model = gr.Dropdown(_model_choices(registry), value=registry.active, label="Model", elem_id="model")
+    registry, page = handlers.registry, TranslatePage()
+    page.model = gr.Dropdown(_model_choices(registry), value=registry.active, label="Model", elem_id="model")
     with gr.Row(equal_height=False):
         with gr.Column():
             # One line: Enter translates (a sentence needs no line breaks).
-            english = gr.Textbox(label="English", placeholder="Type a short English sentence, e.g. I can help you.",
-                                 lines=1, max_lines=1, elem_id="english", info="Press Enter or click Translate.")
-            counter = gr.HTML(elem_id="counter", container=False)
-            translate_btn = gr.Button("Translate", variant="primary", elem_id="translate-btn")
+            page.english = gr.Textbox(label="English", placeholder="Type a short English sentence, e.g. I can help you.",
+                                      lines=1, max_lines=1, elem_id="english", info="Press Enter or click Translate.")
+            page.counter = gr.HTML(elem_id="counter", container=False)
+            page.translate_btn = gr.Button("Translate", variant="primary", elem_id="translate-btn")
         with gr.Column():
-            outputs, reference = _result_column()
+            _result_column(page)
     with gr.Row():
-        random_btn = gr.Button("Random held-out sentence", elem_id="random-btn", size="sm")
-        link_btn = gr.Button("Copy link", elem_id="copy-link-btn", size="sm")
+        page.random_btn = gr.Button("Random held-out sentence", elem_id="random-btn", size="sm")
+        page.link_btn = gr.Button("Copy link", elem_id="copy-link-btn", size="sm")
     # Shown only after a copy, so it never sits between the English and the French.
-    with gr.Group(visible=False, elem_id="share-group") as share_group:
-        link = gr.Textbox(label="Link to this result", interactive=False, buttons=["copy"], elem_id="share-link")
-        link_status = gr.Markdown(elem_id="link-status")
-    examples = gr.Examples(
+    with gr.Group(visible=False, elem_id="share-group") as page.share_group:
+        page.link = gr.Textbox(label="Link to this result", interactive=False, buttons=["copy"], elem_id="share-link")
+        page.link_status = gr.Markdown(elem_id="link-status")
+    page.examples = gr.Examples(
         [[e["english"], results.references_text(e["references"])] for e in handlers.sample.examples],
-        inputs=[english, reference], cache_examples=False, examples_per_page=len(handlers.sample.examples),
+        inputs=[page.english, page.reference], cache_examples=False, examples_per_page=len(handlers.sample.examples),
         label="Held-out examples: the model never saw these sentences; the reference is a human translation",
     )
-    show_probs = gr.Checkbox(label="Show the per-step view: probabilities, alternatives and attention", value=False,
-                             elem_id="show-probs")
-    with gr.Column(visible=False, elem_id="probs") as probs:
-        outputs[1] = gr.HTML(elem_id="step-view")
-        outputs[2] = gr.Dataframe(label="Every step and its top alternatives (⏎ = end of sentence, ␣ = space)",
+    page.show_probs = gr.Checkbox(label="Show the per-step view: probabilities, alternatives and attention",
+                                  value=False, elem_id="show-probs")
+    with gr.Column(visible=False, elem_id="probs") as page.probs:
+        page.step_view = gr.HTML(elem_id="step-view")
+        page.steps = gr.Dataframe(label="Every step and its top alternatives (⏎ = end of sentence, ␣ = space)",
                                   interactive=False, max_height=420, elem_id="steps")
-    page = TranslatePage(model, english, counter, translate_btn, outputs, reference, random_btn, link_btn, share_group,
-                         link, link_status, examples, show_probs, probs)
     _options_panel(page)
     with gr.Accordion("About the models", open=False):
         gr.Markdown(model_views.about(registry.sources))
@@ -212,8 +222,7 @@ def _wire_translate(handlers: Handlers, page: TranslatePage, trained: gr.Number)
     page.examples.load_input_event.then(**page_event)
     page.random_btn.click(handlers.random_heldout, None, [page.english, page.reference], queue=False,
                           **private).then(**page_event)
-    capitalize = page.options[[o.name for o in OPTIONS].index("capitalize")]
-    page.outputs[5].click(lambda: True, None, capitalize, queue=False, **private).then(**page_event)
+    page.capitalize_btn.click(lambda: True, None, page.option("capitalize"), queue=False, **private).then(**page_event)
     # Typing a new sentence: the counter follows it, and an example's reference no longer applies.
     page.english.change(None, [page.english, trained], page.counter, js=COUNTER_JS, **private)
     page.english.input(None, None, page.reference, js="() => ''", **private)
@@ -222,9 +231,8 @@ def _wire_translate(handlers: Handlers, page: TranslatePage, trained: gr.Number)
         lambda: gr.update(visible=True), None, page.share_group, queue=False, **private)
     page.show_probs.change(lambda on: gr.update(visible=on), page.show_probs, page.probs, queue=False, **private)
     methods = list(page.method_groups)
-    method = page.options[[o.name for o in OPTIONS].index("method")]
-    method.change(lambda chosen: [gr.update(visible=chosen == m) for m in methods], method,
-                  list(page.method_groups.values()), queue=False, **private)
+    page.option("method").change(lambda chosen: [gr.update(visible=chosen == m) for m in methods], page.option("method"),
+                                 list(page.method_groups.values()), queue=False, **private)
 
 
 
