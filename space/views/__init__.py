@@ -3,6 +3,8 @@
     models.py     model names, the intro, the Model panel, notices about models that failed to load
     results.py    the summary under a translation, error summaries, the n-best list, batch summaries
     steps.py      the per-step strip: each French character's probability and alternatives
-    alignment.py  the attention heatmap, and the visible marks for invisible characters
+    alignment.py  the attention heatmap
     compare.py    the Compare table
+    marks.py      visible marks for invisible characters, shared by every view
+    colours.py    colour scales and the text colour that reads on each background
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from space.views import alignment as alignment_view, marks
+from space.views import alignment, marks
 
 
 class _Grid(HTMLParser):
@@ -39,7 +39,7 @@ class _Grid(HTMLParser):
 def test_one_row_per_output_and_one_column_per_input_character():
     weights = [[0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [0.0, 0.0, 1.0]]
     grid = _Grid()
-    grid.feed(alignment_view.heatmap_html("Go.", ["V", "a", "\n"], weights))
+    grid.feed(alignment.heatmap_html("Go.", ["V", "a", "\n"], weights))
     *body, labels = grid.rows
     assert [row[0] for row in body] == ["V", "a", "⏎"], "French down the side, END marked"
     assert labels[1:] == ["G", "o", "."], "English along the bottom"
@@ -49,7 +49,7 @@ def test_one_row_per_output_and_one_column_per_input_character():
 
 
 def test_invisible_characters_get_marks_and_names():
-    html = alignment_view.heatmap_html("a b", [" ", "\u00a0", "\n"], [[1, 0, 0]] * 3)
+    html = alignment.heatmap_html("a b", [" ", "\u00a0", "\n"], [[1, 0, 0]] * 3)
     grid = _Grid()
     grid.feed(html)
     assert [row[0] for row in grid.rows[:3]] == ["␣", "⍽", "⏎"]
@@ -65,7 +65,7 @@ def test_every_other_invisible_character_gets_a_mark_too():
 
 
 def test_everything_the_model_produced_is_escaped():
-    html = alignment_view.heatmap_html("<i>", ["<", "&", '"'], [[1.0, 0.0, 0.0]] * 3)
+    html = alignment.heatmap_html("<i>", ["<", "&", '"'], [[1.0, 0.0, 0.0]] * 3)
     grid = _Grid()
     grid.feed(html)
     assert "i" not in grid.tags, "input characters must not become markup"
@@ -75,24 +75,24 @@ def test_everything_the_model_produced_is_escaped():
 
 def test_weights_that_round_to_1_print_as_1():
     grid = _Grid()
-    grid.feed(alignment_view.heatmap_html("abc", ["x"], [[0.996, 0.004, 0.0]]))
+    grid.feed(alignment.heatmap_html("abc", ["x"], [[0.996, 0.004, 0.0]]))
     assert grid.rows[0][1:] == ["1", "", ""]
 
 
 def test_tooltips_name_both_characters_and_the_weight():
     grid = _Grid()
-    grid.feed(alignment_view.heatmap_html("ab", ["x"], [[0.25, 0.75]]))
+    grid.feed(alignment.heatmap_html("ab", ["x"], [[0.25, 0.75]]))
     assert "x ← a: 0.25" in grid.titles and "x ← b: 0.75" in grid.titles
 
 
 def test_colour_scale_runs_from_white_to_dark_and_clamps():
-    assert alignment_view.colour(0) == "rgb(255,255,255)"
-    assert alignment_view.colour(1) == alignment_view.colour(3.0) != alignment_view.colour(0.5)
-    assert alignment_view.colour(-1) == alignment_view.colour(0)
+    assert alignment.colour(0) == "rgb(255,255,255)"
+    assert alignment.colour(1) == alignment.colour(3.0) != alignment.colour(0.5)
+    assert alignment.colour(-1) == alignment.colour(0)
 
 
 def test_a_model_without_attention_gets_a_sentence_not_an_error():
-    html = alignment_view.heatmap_html("Go.", ["V"], None)
+    html = alignment.heatmap_html("Go.", ["V"], None)
     assert "no attention" in html and "<table" not in html
 
 
@@ -100,8 +100,8 @@ def test_a_large_grid_stays_complete():
     source = "x" * 60
     weights = [[1 / 60] * 60 for _ in range(50)]
     grid = _Grid()
-    grid.feed(alignment_view.heatmap_html(source, ["y"] * 50, weights))
+    grid.feed(alignment.heatmap_html(source, ["y"] * 50, weights))
     assert len(grid.rows) == 51 and all(len(r) == 61 for r in grid.rows)
     # Scrolled to a far corner, the labels stay in view.
-    assert "tbody th { position: sticky; left: 0" in alignment_view.CSS
-    assert "tfoot th { position: sticky; bottom: 0" in alignment_view.CSS
+    assert "tbody th { position: sticky; left: 0" in alignment.CSS
+    assert "tfoot th { position: sticky; bottom: 0" in alignment.CSS

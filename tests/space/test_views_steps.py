@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from space.views import alignment as alignment_view, marks, steps as prob_view
+from space.views import alignment, marks, steps as step_view
 from model import checkpoint
 from model.translator import DecodeOptions, Step, Translation
 from model.vocab import END
@@ -97,7 +97,7 @@ TRANSLATION = Translation("Yes, very good!", "Oui, très b\u00a0!\u202f?", -3.0,
 
 
 def view(translation=TRANSLATION, method="greedy", temperature=1.0) -> Node:
-    return Tree(prob_view.probability_html(translation, method=method, temperature=temperature)).root
+    return Tree(step_view.probability_html(translation, method=method, temperature=temperature)).root
 
 
 def test_one_focusable_labelled_element_per_step_in_order():
@@ -123,7 +123,7 @@ def test_invisible_characters_get_marks_and_end_is_last():
 def test_every_number_has_three_decimals():
     root = view()
     texts = [c.attrs["aria-label"] for c in chars(root)] + [tip(c) for c in chars(root)]
-    texts += [cell for _, *cells in prob_view.steps_table(TRANSLATION, 5)[1] for cell in cells]
+    texts += [cell for _, *cells in step_view.steps_table(TRANSLATION, 5)[1] for cell in cells]
     numbers = [n for t in texts for n in re.findall(r"\d[\d.]*", t)]
     assert numbers and all(NUMBER.fullmatch(n) for n in numbers), numbers
     assert "p 1.000" in tip(chars(root)[1]) and "p 0.000" in tip(chars(root)[14])
@@ -135,7 +135,7 @@ def test_words_stay_together_and_lines_break_only_at_spaces():
     for c in chars(view()):
         in_word = any("pv-word" in a.classes for a in c.ancestors())
         assert in_word == (glyph(c) != "␣"), glyph(c)
-    assert re.search(r"\.pv-word \{[^}]*display: inline-block;[^}]*white-space: nowrap", prob_view.CSS)
+    assert re.search(r"\.pv-word \{[^}]*display: inline-block;[^}]*white-space: nowrap", step_view.CSS)
 
 
 def test_colour_and_underline_both_say_how_sure():
@@ -145,10 +145,10 @@ def test_colour_and_underline_both_say_how_sure():
     assert lightness[0] > lightness[1], "sure is light, unsure strong"
     assert "pv-none" in sure.classes and "pv-wavy" in unsure.classes
     # Tiers follow the printed number: 0.8996 shows as 0.900 (none), 0.2999 as 0.300 (dashed).
-    assert ([prob_view.underline(p) for p in (0.9, 0.8996, 0.6, 0.3, 0.2999, 0.2994)]
+    assert ([step_view.underline(p) for p in (0.9, 0.8996, 0.6, 0.3, 0.2999, 0.2994)]
             == ["none", "none", "dotted", "dashed", "dashed", "wavy"])
-    shades = [prob_view.colour(p / 10) for p in range(11)]
-    assert len(set(shades)) == 11 and prob_view.colour(float("nan")) == prob_view.colour(0)
+    shades = [step_view.colour(p / 10) for p in range(11)]
+    assert len(set(shades)) == 11 and step_view.colour(float("nan")) == step_view.colour(0)
 
 
 def test_legend_runs_from_0_to_1_and_says_what_it_measures():
@@ -169,7 +169,7 @@ def test_everything_from_the_model_and_the_user_is_escaped():
     hostile = [step("<", 0.5, ('"', 0.3)), step("&", 0.5, ("'", 0.2)), step(">", 0.5), step(END, 1.0)]
     hostile[0].attention = hostile[1].attention = hostile[2].attention = hostile[3].attention = [0.5] * 9 + [0.5]
     translation = Translation('<script>"x"</script>&', "<&>", -1.0, hostile)
-    markup = prob_view.step_view_html(translation, method="greedy", temperature=1.0, has_attention=True)
+    markup = step_view.step_view_html(translation, method="greedy", temperature=1.0, has_attention=True)
     tree = Tree(markup).root
     assert "script" not in {n.tag for n in tree.walk()} and "<script" not in markup
     found = chars(tree)
@@ -180,7 +180,7 @@ def test_everything_from_the_model_and_the_user_is_escaped():
 
 
 def test_steps_table_shows_the_chosen_character_once_then_the_alternatives():
-    headers, rows = prob_view.steps_table(TRANSLATION, 3)
+    headers, rows = step_view.steps_table(TRANSLATION, 3)
     assert headers == ["step", "wrote (p)", "alternative 1", "alternative 2"]
     assert rows[7] == [8, "è 0.872", "e 0.061", "é 0.032"]
     assert rows[11] == [12, "⍽ 0.500", "␣ 0.450", ""]
@@ -194,7 +194,7 @@ def grid_rows(root: Node) -> list[Node]:
 
 def test_attention_rows_pair_with_characters_inside_one_container():
     attention = [step(c, 0.9, attention=[0.2, 0.3, 0.5]) for c in "Va"] + [step(END, 0.9, attention=[0, 0, 1.0])]
-    markup = prob_view.step_view_html(Translation("Go.", "Va", -1.0, attention), method="greedy", temperature=1.0,
+    markup = step_view.step_view_html(Translation("Go.", "Va", -1.0, attention), method="greedy", temperature=1.0,
                                       has_attention=True)
     top = [n for n in Tree(markup).root.children if isinstance(n, Node)]
     assert len(top) == 1 and top[0].classes == ["step-view"]
@@ -203,16 +203,16 @@ def test_attention_rows_pair_with_characters_inside_one_container():
 
 
 def test_a_model_without_attention_gets_the_sentence_and_no_grid():
-    markup = prob_view.step_view_html(TRANSLATION, method="greedy", temperature=1.0, has_attention=False)
+    markup = step_view.step_view_html(TRANSLATION, method="greedy", temperature=1.0, has_attention=False)
     root = Tree(markup).root
     assert root.find("alignment-none") and "no attention" in root.find("alignment-none")[0].text()
     assert not root.find(tag="table") and len(chars(root)) == len(STEPS)
 
 
 def test_css_pairs_each_step_with_its_row_and_keeps_alignment_styles():
-    css = prob_view.CSS
-    assert alignment_view.CSS in css
-    for i in (0, 49, prob_view.MAX_STEPS - 1):
+    css = step_view.CSS
+    assert alignment.CSS in css
+    for i in (0, 49, step_view.MAX_STEPS - 1):
         assert f'.step-view:has([data-step="{i}"]:hover) [data-step="{i}"]' in css
         assert f'.step-view:has([data-step="{i}"]:focus) [data-step="{i}"]' in css
     # Gradio prefixes custom CSS by splitting selector lists on every comma: none may sit in parentheses.
@@ -231,7 +231,7 @@ def attention_translator(random_attention_checkpoint):
 @pytest.mark.parametrize("method", ["greedy", "beam", "sample"])
 def test_an_attention_model_gets_one_row_per_step(attention_translator, method):
     translation = attention_translator.translate("Hi, Tom!", DecodeOptions(method=method, top_k=3, temperature=0.7))
-    markup = prob_view.step_view_html(translation, method=method, temperature=0.7, has_attention=True)
+    markup = step_view.step_view_html(translation, method=method, temperature=0.7, has_attention=True)
     root = Tree(markup).root
     steps = translation.steps
     assert [int(c.attrs["data-step"]) for c in chars(root)] == list(range(len(steps)))
@@ -255,7 +255,7 @@ def test_sampling_shows_the_unscaled_distribution(attention_translator):
 def test_a_model_without_attention_renders_without_error(random_checkpoint):
     translator = checkpoint.load(random_checkpoint)
     translation = translator.translate("Go.", DecodeOptions(top_k=3))
-    markup = prob_view.step_view_html(translation, method="greedy", temperature=1.0,
+    markup = step_view.step_view_html(translation, method="greedy", temperature=1.0,
                                       has_attention=translator.has_attention)
     root = Tree(markup).root
     assert not translator.has_attention and not root.find(tag="table")
@@ -269,13 +269,13 @@ def test_characters_that_share_a_mark_are_told_apart_among_the_alternatives():
     assert tip(found[0]) == "p 0.990 | alternatives | ⍽ 0.000 | ⍽ narrow 0.000"
     assert found[0].attrs["aria-label"] == ("!: probability 0.990; alternatives non-breaking space 0.000, "
                                             "narrow non-breaking space 0.000")
-    table = prob_view.steps_table(Translation("Go!", "!", -0.01, [nbsp]), 3)[1]
+    table = step_view.steps_table(Translation("Go!", "!", -0.01, [nbsp]), 3)[1]
     assert table == [[1, "! 0.990", "⍽ 0.000", "⍽ narrow 0.000"]]
     assert marks.written("\u200b") == "◌ U+200B" and marks.written(" ") == "␣" and marks.written("é") == "é"
 
 
 def test_the_tooltip_and_every_cell_name_their_own_colours():
-    css = prob_view.CSS
+    css = step_view.CSS
     # Gradio colours every element of an HTML block with the body text colour: the view inherits instead.
     assert re.search(r"\.step-view \* \{ color: inherit; \}", css)
     assert re.search(r"\.pv-tip \{[^}]*background: #222; color: #fff;", css)
@@ -285,7 +285,7 @@ def test_the_tooltip_and_every_cell_name_their_own_colours():
 
 def test_the_heatmap_scrolls_by_keyboard_and_its_corner_names_both_axes():
     attention = [step(c, 0.9, attention=[0.5, 0.5]) for c in "Va"]
-    root = Tree(prob_view.step_view_html(Translation("Go", "Va", -1.0, attention), method="greedy",
+    root = Tree(step_view.step_view_html(Translation("Go", "Va", -1.0, attention), method="greedy",
                                          temperature=1.0, has_attention=True)).root
     box = root.find("alignment-scroll")[0]
     assert box.attrs["tabindex"] == "0" and box.attrs["role"] == "region" and box.attrs["aria-label"]
