@@ -4,6 +4,7 @@ and still harmless there."""
 from __future__ import annotations
 
 import json
+import os
 
 import gradio as gr
 
@@ -40,3 +41,9 @@ def test_an_error_keeps_its_title_in_the_message():
     assert err.title == "Can't use this file"
     assert err.message == "Can't use this file — in.CSV: no column named 'english'"
     assert gradio_fixes.error("Server busy", TimeoutError()).message == "Server busy — TimeoutError"
+
+
+def test_the_monitoring_summary_is_rebuilt_every_100_events(handlers):
+    demo = build_demo(handlers)
+    # space/gradio_fixes.py sets 100 unless the environment says otherwise; Gradio reads it per Blocks.
+    assert demo._queue.ANAYLTICS_CACHE_FREQUENCY == int(os.environ["GRADIO_ANALYTICS_CACHE_FREQUENCY"])
