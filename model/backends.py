@@ -16,8 +16,9 @@ Which one serves is decided here and nowhere else, by the CL_S2S_ENGINE environm
   auto (unset)  numba when it imports and compiles, else numpy. The kernels load in a background
                 thread from the moment a model is loaded; until they are ready (numba's on-disk
                 cache makes that about half a second; the very first compilation takes seconds)
-                the NumPy engine serves, so compiling never delays start-up or a request. A batch
-                runs wholly on one engine; the two agree to float32 rounding.
+                the NumPy engine serves, so compiling never delays start-up or a request (the
+                loader only shares the GIL, see LOADER_SWITCH_INTERVAL_S). A batch runs wholly on
+                one engine; the two agree to float32 rounding.
   numba         the compiled kernels, waiting for them on first use (an error if numba fails):
                 every translation, the first included, comes from the same engine (evaluation runs).
   numpy         the NumPy engine only; numba is never imported.
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -50,6 +52,11 @@ CHOICES = ("auto", "numba", "numpy")
 # compiled kernels alone, one matrix-vector product per row. The same split as inference.GEMV_BELOW,
 # to be re-measured on a quiet machine (benchmarks/engine_speed.py).
 GEMM_FROM = 8
+# Python's thread switch interval while the kernels load (its default is 5 ms). Loading is mostly
+# Python code holding the GIL (importing numba; type inference on a first compilation), and a thread
+# that serves a request meanwhile, after each blocking call (a socket, stdout), waits up to one
+# interval to get the GIL back; 1 ms bounds that wait. Restored once the kernels are loaded.
+LOADER_SWITCH_INTERVAL_S = 0.001
 
 
 class StepEngine(Protocol):
@@ -259,12 +266,12 @@ def cache_dir(package: Path = Path(__file__).parent) -> str | None:
 
 def _load() -> None:
     global _kernels, _error, _cache_dir
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, LOADER_SWITCH_INTERVAL_S))
     try:
         _cache_dir = cache_dir()
         if _cache_dir is not None:
             os.environ["NUMBA_CACHE_DIR"] = _cache_dir  # read when numba is first imported
-            import sys
-
             if "numba" in sys.modules:
                 sys.modules["numba"].config.CACHE_DIR = _cache_dir
         from . import kernels  # compiles every kernel, or loads it from the cache
@@ -274,6 +281,7 @@ def _load() -> None:
         _error = err
         log.warning("compiled engine unavailable, the NumPy engine serves: %s: %s", type(err).__name__, err)
     finally:
+        sys.setswitchinterval(interval)
         _loaded.set()
 
 
