@@ -25,6 +25,11 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# One engine for the whole run, in this process and in every `python -m model` a test starts: the
+# compiled one, waited for (by default a fresh process serves from NumPy while the kernels load, and
+# a test comparing a subprocess's floats with its own would see both). CL_S2S_ENGINE=numpy on the
+# command line runs everything on the NumPy engine instead (CI's second run).
+os.environ.setdefault("CL_S2S_ENGINE", "numba")
 
 REPO = Path(__file__).resolve().parent.parent
 

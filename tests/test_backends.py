@@ -256,9 +256,10 @@ def test_numba_requested_serves_the_first_request_compiled(fast_dir):
 
 def test_auto_serves_numpy_until_the_kernels_are_loaded_then_numba(fast_dir, monkeypatch):
     """By default the kernels load in the background; a translator serves from NumPy meanwhile."""
-    if os.environ.get(backends.ENV):
-        pytest.skip(f"{backends.ENV} is set")
+    if os.environ.get(backends.ENV) == "numpy":
+        pytest.skip(f"{backends.ENV}=numpy: numba is never imported")
     assert backends.wait(), f"numba is a requirement, yet the compiled engine is unavailable: {backends.status()}"
+    monkeypatch.delenv(backends.ENV)  # the default, auto
     translator = checkpoint.load(fast_dir)
     assert translator.backend == "numba" and translator.engine.backend == "numba"
     assert backends.status()["description"] == "compiled kernels (numba)"
@@ -291,6 +292,14 @@ def test_the_cache_moves_to_a_user_directory_when_the_package_is_read_only(monke
     assert backends.cache_dir(package) is None  # the user's choice stands where numba can write to it
     read_only.add(tmp_path / "chosen")
     assert backends.cache_dir(package) == str(tmp_path / "tmp" / "cl_s2s" / "numba")
+
+
+def test_auto_in_a_fresh_process_translates_whichever_engine_serves(fast_dir):
+    done = _run(f"from model import checkpoint, backends; t = checkpoint.load({str(fast_dir)!r}); "
+                "print(t.backend, bool(t.translate('Go.').steps), backends.requested())", CL_S2S_ENGINE="")
+    assert done.returncode == 0, done.stderr
+    backend, translated, requested = done.stdout.split()
+    assert backend in ("numba", "numpy") and translated == "True" and requested == "auto"
 
 
 def test_the_engine_command_compiles_and_says_what_serves():
