@@ -14,8 +14,8 @@ under. Two backends implement it over the same weights (model/inference.py's lay
 Which one serves is decided here and nowhere else, by the CL_S2S_ENGINE environment variable:
 
   auto (unset)  numba when it imports and compiles, else numpy. The kernels load in a background
-                thread from the moment a model is loaded; until they are ready (numba's on-disk
-                cache makes that about half a second; the very first compilation takes seconds)
+                thread from the moment a model is loaded; until they are ready (from numba's on-disk
+                cache, under a second; the very first compilation takes seconds)
                 the NumPy engine serves, so compiling never delays start-up or a request (the
                 loader only shares the GIL, see LOADER_SWITCH_INTERVAL_S). A batch runs wholly on
                 one engine; the two agree to float32 rounding.
@@ -49,8 +49,9 @@ ENV = "CL_S2S_ENGINE"
 CHOICES = ("auto", "numba", "numpy")
 # From this many rows a compiled engine multiplies with BLAS (NumPy's GEMM reuses each weight
 # across rows) and keeps only the element-wise work compiled; below it every row is computed by the
-# compiled kernels alone, one matrix-vector product per row. The same split as inference.GEMV_BELOW,
-# to be re-measured on a quiet machine (benchmarks/engine_speed.py).
+# compiled kernels alone (matrix-vector products, rows in tiles of kernels.ROW_TILE sharing each
+# weight row). The same split as inference.GEMV_BELOW, to be re-measured on a quiet machine
+# (benchmarks/engine_speed.py).
 GEMM_FROM = 8
 # Python's thread switch interval while the kernels load (its default is 5 ms). Loading is mostly
 # Python code holding the GIL (importing numba; type inference on a first compilation), and a thread
