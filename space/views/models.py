@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+from model import backends
 from model.registry import ModelRegistry
 from model.translator import Translator
 
@@ -100,6 +101,7 @@ def describe_model(source: str, translator: Translator | None) -> str:
     lines += _visitor_lines(meta.get("evaluation_visitor") or {})
     if meta.get("command"):
         lines.append(f"- Built with: `{meta['command']}`")
+    lines.append(f"- Decoding engine: {backends.status()['description']}")
     return "\n".join(lines)
 
 

@@ -89,3 +89,18 @@ def test_the_selector_and_the_intro_name_the_everyday_figure_only_when_recorded(
     assert ("On everyday sentences written for this project, outside the corpus, it scores **41.0**."
             in model_views.intro(both))
     assert "everyday" not in model_views.intro({"evaluation": HELD_OUT})
+
+
+def test_model_panel_names_the_decoding_engine(translator, monkeypatch):
+    """Which engine serves (compiled kernels or the NumPy fallback) is on the panel, as backends says."""
+    from model import backends
+
+    monkeypatch.setenv(backends.ENV, "numpy")
+    card = model_views.describe_model("tiny", translator)
+    assert "- Decoding engine: the NumPy engine (CL_S2S_ENGINE=numpy)" in card
+    monkeypatch.setenv(backends.ENV, "numba")
+    backends.start_loading()
+    assert backends.wait(120), "the compiled kernels did not load"
+    card = model_views.describe_model("tiny", translator)
+    assert "- Decoding engine: compiled kernels (numba)" in card
+    assert "Decoding engine: the NumPy engine (CL_S2S_ENGINE=numpy)" not in card
