@@ -27,6 +27,10 @@ from .translator import METHODS, DecodeOptions, InputError
 # A sentence, not a paragraph: the recipe trains on sentences of at most ~16 characters. Counted on
 # what the model reads, after normalisation (see check_text).
 MAX_INPUT_CHARS = 100
+# French given to the decoder (a prefix to continue, a translation to score): the longest French
+# sentence of fra-eng has 360 characters. A model's own limit, max_decoder_seq_length (111 for the
+# bundled default), is checked by the Translator; this bound only keeps the check itself cheap.
+MAX_FRENCH_CHARS = 400
 MAX_BEAM_SIZE = 16  # beam search cost grows with the width; wider beams gain nothing on this model
 MAX_TOP_K = 10  # alternatives per step in the probability view
 MIN_TEMPERATURE = 0.1  # below this, sampling is greedy decoding with extra steps
@@ -72,6 +76,26 @@ def check_text(text: Any, limit: int = MAX_INPUT_CHARS) -> str:
         raise InputError(f"the input is {len(text):,} characters long but {len(read):,} once normalised{example}; "
                          f"the limit is {limit}, counted after normalisation. Shorten it to one sentence.")
     return text
+
+
+def check_french(french: Any, what: str = "French", limit: int = MAX_FRENCH_CHARS) -> str:
+    """French a request gives the decoder, checked for what does not depend on the model; None is "".
+
+    The text is returned as sent, without normalisation or stripping: whether the model writes each
+    character, and the model's own length limit, are checked by `Translator.french_ids`.
+
+    Args:
+        french: a prefix to continue, or a translation to score.
+        what: how the error message names it ("prefix", "French").
+    """
+    if french is None:
+        return ""
+    if not isinstance(french, str):
+        raise InputError(f"the {what} must be text, got {_kind(french)} {shown(french)}")
+    if len(french) > limit:
+        raise InputError(f"the {what} is {len(french):,} characters long; the limit is {limit}. "
+                         f"Give one sentence's French.")
+    return french
 
 
 def whole_number(name: str, value: Any, low: int, high: int) -> int:

@@ -144,3 +144,12 @@ def test_a_links_bad_text_says_what_is_accepted_in_words(name, text, words):
         validation.RULES[name].parse(text)
     assert str(caught.value) == words
     assert "invalid literal" not in str(caught.value) and "JSON" not in str(caught.value)
+
+
+def test_french_given_to_the_decoder_is_checked_for_type_and_length_only():
+    assert validation.check_french("Je ") == "Je " and validation.check_french(None) == ""  # taken as sent
+    assert validation.check_french("Ça €") == "Ça €"  # whether the model writes them: the Translator's check
+    with pytest.raises(InputError, match=r"^the prefix must be text, got a list \['Je'\]$"):
+        validation.check_french(["Je"], "prefix")
+    with pytest.raises(InputError, match="the French is 401 characters long; the limit is 400"):
+        validation.check_french("a" * (validation.MAX_FRENCH_CHARS + 1))
