@@ -15,6 +15,7 @@ from typing import Sequence
 from .colours import css, ink, scale
 from .marks import mark_name, visible, written
 
+GIVEN = "given by you"  # as the per-step strip (steps.py) says it
 # A sequential scale from white (weight 0) to deep blue (weight 1), readable in print and for the
 # common colour-vision deficiencies; each cell's number is black or white, whichever reads better.
 STOPS = ((255, 255, 255), (8, 48, 107))
@@ -31,13 +32,17 @@ def _cell(weight: float) -> str:
     return "" if text == "0.00" else "1" if text.startswith("1") else text[1:]
 
 
-def _label(char: str) -> str:
+def _label(char: str, given: bool = False) -> str:
     name = mark_name(char)
-    title = f' title="{name}"' if name else ""
-    return f"<span{title}>{html.escape(visible(char))}</span>"
+    words = ", ".join(w for w in (name, GIVEN if given else None) if w)
+    title = f' title="{words}"' if words else ""
+    # A screen reader reads the row header: it says "given by you" too, as the strip's label does.
+    spoken = f'<span class="sr-only"> ({GIVEN})</span>' if given else ""
+    return f"<span{title}>{html.escape(visible(char))}</span>{spoken}"
 
 
-def heatmap_html(source: str, output_chars: Sequence[str], weights: Sequence[Sequence[float]] | None) -> str:
+def heatmap_html(source: str, output_chars: Sequence[str], weights: Sequence[Sequence[float]] | None,
+                 given: int = 0) -> str:
     """An HTML heatmap: French characters down the side, English characters along the bottom.
 
     Args:
@@ -45,6 +50,8 @@ def heatmap_html(source: str, output_chars: Sequence[str], weights: Sequence[Seq
         output_chars: the French characters produced, END included (one row each).
         weights: per output character, the attention weights over `source`; None for a model
             without attention, which gets a sentence saying so instead of a grid.
+        given: how many leading characters were given by the visitor (a French prefix): their row
+            labels are marked, and the legend says how.
     """
     if weights is None:
         return ('<div class="alignment-none" role="note">This model has no attention, so there is no '
@@ -58,12 +65,15 @@ def heatmap_html(source: str, output_chars: Sequence[str], weights: Sequence[Seq
             f'{_cell(w)}</td>'
             for i, w in enumerate(row[: len(source)])
         )
-        rows.append(f'<tr data-step="{step}"><th scope="row">{_label(char)}</th>{cells}</tr>')
+        mark = ' class="alignment-given"' if step < given else ""
+        rows.append(f'<tr data-step="{step}"><th scope="row"{mark}>{_label(char, step < given)}</th>{cells}</tr>')
     columns = "".join(f'<th scope="col">{_label(c)}</th>' for c in source)
     legend = (
         '<div class="alignment-legend" aria-hidden="true"><span>0</span>'
         f'<span class="alignment-scale" style="background:linear-gradient(to right,{colour(0)},{colour(1)})"></span>'
-        "<span>1</span> attention weight</div>"
+        "<span>1</span> attention weight"
+        + (f'<span class="alignment-given-key">a</span> row of a character {GIVEN}' if given else "")
+        + "</div>"
     )
     return (
         '<figure class="alignment">'

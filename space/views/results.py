@@ -38,16 +38,35 @@ def nbest_table(translation: Translation) -> tuple[list[str], list[list[Any]]]:
     ]
 
 
+def model_name(source: str) -> str:
+    """A model's human name (MODEL_NAMES), or its source string."""
+    return MODEL_NAMES.get(source, (source,))[0]
+
+
+def notes(warnings: Sequence[str]) -> list[str]:
+    """Markdown list lines for a result's warnings: first what was changed in the input (as the
+    options asked: nothing is wrong), then every real warning (marked ⚠)."""
+    changes = [w for w in warnings if is_change(w)]
+    problems = [w for w in warnings if not is_change(w)]
+    return [f"- {plain(n)}" for n in changes] + [f"- {WARNING_MARK} {plain(w)}" for w in problems]
+
+
+def _given_line(translation: Translation) -> list[str]:
+    given = "".join(step.char for step in translation.steps if step.given)
+    if not given:
+        return []
+    return [f"- The French starts with “{plain(given)}”, as you asked; the model wrote the rest."]
+
+
 def summary(translation: Translation, source: str, options: DecodeOptions) -> str:
-    """Markdown under the result: model, method and settings, score, then what was changed in the
-    input (as the options asked: nothing is wrong) and every warning (marked ⚠)."""
-    text = (f"**{MODEL_NAMES.get(source, (source,))[0]}** · {method_text(options)} · "
+    """Markdown under the result: model, method and settings, score, then the French prefix the
+    visitor gave, what was changed in the input and every warning (marked ⚠)."""
+    text = (f"**{model_name(source)}** · {method_text(options)} · "
             f"log-probability {translation.score:.3f} · mean confidence {mean_confidence(translation):.3f}")
-    notes = [w for w in translation.warnings if is_change(w)]
-    warnings = [w for w in translation.warnings if not is_change(w)]
+    warnings = list(translation.warnings)
     if not translation.translation:
         warnings.append("the model wrote no characters for this input (it emitted only spaces or the end mark)")
-    lines = [f"- {plain(n)}" for n in notes] + [f"- {WARNING_MARK} {plain(w)}" for w in warnings]
+    lines = _given_line(translation) + notes(warnings)
     if lines:
         text += "\n\n" + "\n".join(lines)
     return text

@@ -9,6 +9,11 @@ probability and the alternatives, which screen readers get as the element's labe
 written one way, with 3 decimals. Invisible characters get the marks of marks.py, so a
 non-breaking space shows as ⍽ in the strip, the table and the heatmap alike.
 
+Characters the visitor gave (a French prefix the model was made to start with, `Step.given`) carry
+a fourth mark: a bar above them, a legend entry and "given by you" in their tooltip and label; their
+heatmap rows are marked too (alignment.py). The score view (score.py) reuses the strip and the
+legend for French that is all given, and leaves that mark off.
+
 Hovering or focusing a character highlights its heatmap row with CSS alone: both carry the same
 0-based `data-step`, and static rules generated per step (see CSS) match them with `:has()`.
 
@@ -22,7 +27,7 @@ from __future__ import annotations
 import html
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from model.translator import Step, Translation
 
@@ -45,6 +50,7 @@ UNDERLINES = ((0.3, "wavy"), (0.6, "dashed"), (0.9, "dotted"))
 # heatmap's blues, so the two scales are not read as one.
 # The character on it is black or white, whichever contrasts more (colours.ink).
 STOPS = ((255, 247, 236), (252, 141, 89), (127, 0, 0))
+GIVEN = "given by you"  # what the given characters' mark means, in the legend, the tooltips and the table
 
 
 def number(p: float) -> str:
@@ -78,22 +84,33 @@ def _alternatives(step: Step) -> list[tuple[str, float]]:
     return [(c, p) for c, p in step.top if c != step.char]
 
 
-def _char_html(index: int, step: Step) -> str:
+def _char_html(index: int, step: Step, mark_given: bool = True) -> str:
     alternatives = _alternatives(step)
-    label = f"{_spoken(step.char)}: probability {number(step.prob)}"
+    given = mark_given and step.given
+    label = f"{_spoken(step.char)}: {GIVEN}, " if given else f"{_spoken(step.char)}: "
+    label += f"probability {number(step.prob)}"
     if alternatives:
         label += "; alternatives " + ", ".join(f"{_spoken(c)} {number(p)}" for c, p in alternatives)
-    tip = [f'<span class="pv-tip-p">p {number(step.prob)}</span>']
+    tip = [f'<span class="pv-tip-head">{GIVEN}</span>'] if given else []
+    tip.append(f'<span class="pv-tip-p">p {number(step.prob)}</span>')
     if alternatives:
         tip.append('<span class="pv-tip-head">alternatives</span>')
         tip += [f"<span>{html.escape(written(c))} {number(p)}</span>" for c, p in alternatives]
     background = scale(STOPS, _hesitation(step.prob))
     return (
-        f'<span class="pv-char pv-{underline(step.prob)}" tabindex="0" role="img" data-step="{index}" '
-        f'aria-label="{html.escape(label)}" style="background:{css(background)};color:{ink(background)}">'
+        f'<span class="pv-char pv-{underline(step.prob)}{" pv-given" if given else ""}" tabindex="0" role="img" '
+        f'data-step="{index}" aria-label="{html.escape(label)}" style="background:{css(background)};color:{ink(background)}">'
         f'<span class="pv-glyph">{html.escape(visible(step.char))}</span>'
         f'<span class="pv-tip">{"".join(tip)}</span></span>'
     )
+
+
+def _given_note(given: int) -> str:
+    if not given:
+        return ""
+    return (f" The first {given} character{'s' if given > 1 else ''}, marked with a bar above, were {GIVEN} "
+            f"(Start the French with…): the model was made to write them, and their probabilities say how "
+            f"likely it found them; it chose the rest.")
 
 
 def _note(method: str, temperature: float) -> str:
@@ -110,7 +127,13 @@ def _note(method: str, temperature: float) -> str:
     return "Greedy decoding: shown are the model's own probabilities; each character is the most likely one at its step."
 
 
-def _legend() -> str:
+def legend(given: bool = False, subject: str = "the character it wrote") -> str:
+    """The strip's legend: the colour scale, the underline tiers and, when `given`, the given mark.
+
+    Args:
+        given: add the key of the given characters' mark.
+        subject: what the colour is the probability of ("your character" when scoring).
+    """
     tiers = []
     lower = 0.0
     for below, style in UNDERLINES:
@@ -120,14 +143,46 @@ def _legend() -> str:
     tiers.append(f"no underline from {number(lower)}")
     return (
         '<div class="pv-legend">'
-        "<span>Colour: probability the model gave the character it wrote (1 = certain)</span> "
+        f"<span>Colour: probability the model gave {subject} (1 = certain)</span> "
         '<span class="pv-scale-row"><span class="pv-end">0</span>'
         f'<span class="pv-scale" role="img" aria-label="colour scale from 0, strong, to 1, light" '
         f'style="background:linear-gradient(to right,{colour(0)},{colour(0.5)},{colour(1)})"></span>'
         '<span class="pv-end">1</span></span> '
         f'<span class="pv-tiers">Underline: {"; ".join(tiers)}.</span> '
-        "<span>Hover, tap or tab to a character to see its alternatives.</span></div>"
+        + (f'<span><span class="pv-sample pv-given" aria-hidden="true"><span class="pv-glyph">a</span></span> '
+           f"bar above: {GIVEN}</span> " if given else "")
+        + "<span>Hover, tap or tab to a character to see its alternatives.</span></div>"
     )
+
+
+def given_steps(translation: Translation) -> int:
+    """How many leading steps were given (a prefix), not chosen by the model."""
+    return sum(1 for step in translation.steps if step.given)
+
+
+def strip_html(steps: Sequence[Step], mark_given: bool = True) -> str:
+    """The characters of `steps` as a `pv-strip`: one focusable element each, coloured, underlined and
+    with a tooltip (and, when `mark_given`, the given ones marked).
+
+    Args:
+        steps: one element each, END included; its `data-step` is its index.
+        mark_given: mark the steps that were given (off where every character is, as when scoring).
+    """
+    # Runs of non-breaking characters go in one nowrap inline-block, so a phone breaks lines only
+    # between words ("très", never "trè|s"); breaking spaces stand alone between the runs.
+    parts, word = [], []
+    for index, step in enumerate(steps):
+        if step.char in BREAKING:
+            if word:
+                parts.append(f'<span class="pv-word">{"".join(word)}</span>')
+                word = []
+            parts.append(_char_html(index, step, mark_given))
+        else:
+            word.append(_char_html(index, step, mark_given))
+    if word:
+        parts.append(f'<span class="pv-word">{"".join(word)}</span>')
+    strip = "".join(parts) or '<span class="pv-empty">No characters were produced.</span>'
+    return f'<div class="pv-strip">{strip}</div>'
 
 
 def probability_html(translation: Translation, *, method: str, temperature: float) -> str:
@@ -138,22 +193,10 @@ def probability_html(translation: Translation, *, method: str, temperature: floa
         method: the decoding method ("greedy", "beam" or "sample"): the note says what the numbers are.
         temperature: the sampling temperature, quoted in the note when `method == "sample"`.
     """
-    # Runs of non-breaking characters go in one nowrap inline-block, so a phone breaks lines only
-    # between words ("très", never "trè|s"); breaking spaces stand alone between the runs.
-    parts, word = [], []
-    for index, step in enumerate(translation.steps):
-        if step.char in BREAKING:
-            if word:
-                parts.append(f'<span class="pv-word">{"".join(word)}</span>')
-                word = []
-            parts.append(_char_html(index, step))
-        else:
-            word.append(_char_html(index, step))
-    if word:
-        parts.append(f'<span class="pv-word">{"".join(word)}</span>')
-    strip = "".join(parts) or '<span class="pv-empty">No characters were produced.</span>'
-    return (f'<div class="pv"><p class="pv-note" role="note">{html.escape(_note(method, temperature))}</p>'
-            f'<div class="pv-strip">{strip}</div>{_legend()}</div>')
+    given = given_steps(translation)
+    note = _note(method, temperature) + _given_note(given)
+    return (f'<div class="pv"><p class="pv-note" role="note">{html.escape(note)}</p>'
+            f'{strip_html(translation.steps)}{legend(given=bool(given))}</div>')
 
 
 def steps_table(translation: Translation, top_k: int) -> tuple[list[str], list[list[Any]]]:
@@ -167,8 +210,8 @@ def steps_table(translation: Translation, top_k: int) -> tuple[list[str], list[l
     rows = []
     for n, step in enumerate(translation.steps, start=1):
         others = [(c, p) for c, p in step.top[:top_k] if c != step.char]
-        rows.append([n, f"{written(step.char)} {number(step.prob)}"]
-                    + [f"{written(c)} {number(p)}" for c, p in others])
+        wrote = f"{written(step.char)} {number(step.prob)}" + (f" ({GIVEN})" if step.given else "")
+        rows.append([n, wrote] + [f"{written(c)} {number(p)}" for c, p in others])
     width = max((len(r) for r in rows), default=2)
     rows = [r + [""] * (width - len(r)) for r in rows]
     return ["step", "wrote (p)"] + [f"alternative {i}" for i in range(1, width - 1)], rows
@@ -188,7 +231,8 @@ def step_view_html(translation: Translation, *, method: str, temperature: float,
     if weights is not None and any(w is None for w in weights):
         weights = None  # a hand-made or partial result: no grid rather than a broken one
     # Row i of the heatmap is steps[i], as is the strip's data-step="i": the CSS pairs them.
-    grid = heatmap_html(source=translation.input, output_chars=[s.char for s in steps], weights=weights)
+    grid = heatmap_html(source=translation.input, output_chars=[s.char for s in steps], weights=weights,
+                        given=given_steps(translation))
     return f'<div class="step-view">{probability_html(translation, method=method, temperature=temperature)}{grid}</div>'
 
 

@@ -291,3 +291,58 @@ def test_the_heatmap_scrolls_by_keyboard_and_its_corner_names_both_axes():
     assert box.attrs["tabindex"] == "0" and box.attrs["role"] == "region" and box.attrs["aria-label"]
     corner = root.find(tag="tfoot")[0].find(tag="th")[0]
     assert corner.text().strip() == "French ↓, English →" and corner.find("sr-only")
+
+
+def given(char: str, prob: float, *others: tuple[str, float]) -> Step:
+    marked = step(char, prob, *others)
+    marked.given = True
+    return marked
+
+
+# "Va !" where the visitor gave "Va" (a prefix): the model wrote " !" and the end.
+PREFIXED = Translation("Go!", "Va !", -2.0, [given("V", 0.3, ("A", 0.6)), given("a", 0.9), step(" ", 0.8),
+                                             step("!", 0.7), step(END, 0.99)])
+
+
+def test_given_characters_carry_a_mark_a_legend_entry_and_say_so_in_words():
+    root = view(PREFIXED)
+    found = chars(root)
+    assert ["pv-given" in c.classes for c in found] == [True, True, False, False, False]
+    assert found[0].attrs["aria-label"] == "V: given by you, probability 0.300; alternatives A 0.600"
+    assert tip(found[0]) == "given by you | p 0.300 | alternatives | A 0.600"
+    assert found[2].attrs["aria-label"].startswith("space: probability")
+    legend = root.find("pv-legend")[0]
+    assert "bar above: given by you" in legend.text() and legend.find("pv-given")
+    note = root.find("pv-note")[0].text()
+    assert "The first 2 characters, marked with a bar above, were given by you" in note
+    # Without a prefix, neither the legend entry nor the note.
+    assert "given by you" not in Tree(step_view.probability_html(TRANSLATION, method="greedy", temperature=1.0)).root.text()
+    assert re.search(r"\.pv-given \{ box-shadow: 0 -4px 0 #2563eb; \}", step_view.CSS)
+
+
+def test_the_steps_table_and_the_heatmap_mark_the_given_rows():
+    rows = step_view.steps_table(PREFIXED, 2)[1]
+    assert [r[1] for r in rows[:3]] == ["V 0.300 (given by you)", "a 0.900 (given by you)", "␣ 0.800"]
+    for s in PREFIXED.steps:
+        s.attention = [0.5, 0.25, 0.25]
+    root = Tree(step_view.step_view_html(PREFIXED, method="greedy", temperature=1.0, has_attention=True)).root
+    labels = [tr.find(tag="th")[0] for tr in grid_rows(root)]
+    assert ["alignment-given" in th.classes for th in labels] == [True, True, False, False, False]
+    assert labels[0].text() == "V (given by you)" and labels[0].find("sr-only")  # read out, not only seen
+    assert labels[0].find(tag="span")[0].attrs["title"] == "given by you"
+    assert labels[2].find(tag="span")[0].attrs["title"] == "space"
+    assert "row of a character given by you" in root.find("alignment-legend")[0].text()
+
+
+def test_given_marks_can_be_left_off_where_every_character_is_given():
+    strip = Tree(step_view.strip_html(PREFIXED.steps, mark_given=False)).root
+    assert not strip.find("pv-given") and "given by you" not in strip.text()
+    assert len(chars(strip)) == len(PREFIXED.steps)
+
+
+def test_a_real_prefix_is_marked_on_its_own_steps(attention_translator):
+    translation = attention_translator.translate("Hi, Tom!", DecodeOptions(method="beam", top_k=3), prefix="Va")
+    root = Tree(step_view.step_view_html(translation, method="beam", temperature=1.0, has_attention=True)).root
+    assert translation.translation.startswith("Va")
+    assert ["pv-given" in c.classes for c in chars(root)] == [s.given for s in translation.steps]
+    assert sum(s.given for s in translation.steps) == 2
