@@ -1,8 +1,9 @@
-"""Share links: `?text=Go.&model=fast&method=greedy` fills the page and translates.
+"""Share links: `?text=Go.&prefix=Je&model=fast&method=greedy` fills the page and translates.
 
 The link is written in the browser (static/copy_link.js): only the page knows the address people see
-(a Space's *.hf.space URL, a share link, or localhost). It carries the English, the model, and every
-option of space/options.py that differs from its default, under the option's link name. `read_link`
+(a Space's *.hf.space URL, a share link, or localhost). It carries the English, the French prefix
+when there is one, the model, and every option of space/options.py that differs from its default,
+under the option's link name. `read_link`
 reads the same names back and says, in words, what it cut or ignored. No gradio import.
 """
 
@@ -15,11 +16,11 @@ from typing import Any, Mapping, Sequence
 
 from model import InputError, validation
 
-from .options import OPTIONS
+from .options import OPTIONS, PREFIX
 
 STATIC = Path(__file__).parent / "static"
 # The link's parameters, in the order the copy-link button hands its inputs to the browser.
-LINK_NAMES = ("text", "model", *(option.link_name for option in OPTIONS))
+LINK_NAMES = ("text", PREFIX.link_name, "model", *(option.link_name for option in OPTIONS))
 
 
 @dataclass
@@ -27,28 +28,31 @@ class Link:
     """What a link asks for. None (and an option left out) means the link does not say."""
 
     text: str | None = None
+    prefix: str | None = None  # French the translation starts with
     model: str | None = None
     options: dict[str, Any] = field(default_factory=dict)  # option name -> checked value
     notes: list[str] = field(default_factory=list)  # what was cut or ignored, in sentences
 
 
-def _cut_text(text: str, notes: list[str]) -> str:
-    """The link's sentence, cut at a word to the page's limit (and a note saying so)."""
-    limit = validation.MAX_INPUT_CHARS
+def _cut_text(text: str, notes: list[str], limit: int = validation.MAX_INPUT_CHARS, what: str = "sentence") -> str:
+    """The link's sentence (or prefix), cut at a word to the page's limit (and a note saying so)."""
     if len(text) <= limit:
         return text
     cut = text[:limit]
     if " " in cut and not text[limit].isspace():
         cut = cut[: cut.rindex(" ")]  # never mid-word
-    notes.append(f"The link's sentence was {len(text)} characters long; the page takes at most {limit}, "
+    notes.append(f"The link's {what} was {len(text)} characters long; the page takes at most {limit}, "
                  f"so it was cut after “{cut[-20:].strip()}”.")
     return cut.rstrip()
 
 
 def read_link(query: Mapping[str, str], sources: Sequence[str]) -> Link:
-    """The page's state from a link's query: text, model and options, and a note for anything cut or ignored.
+    """The page's state from a link's query: text, prefix, model and options, and a note for anything
+    cut or ignored.
 
-    A parameter with an empty value (`?model=`) counts as left out.
+    A parameter with an empty value (`?model=`) counts as left out. The prefix is taken as written
+    (spaces included: "Je " is a prefix of its own); whether the model writes its characters is
+    checked when the page translates, and said there, as for the text.
 
     Args:
         query: the link's query parameters.
@@ -57,6 +61,8 @@ def read_link(query: Mapping[str, str], sources: Sequence[str]) -> Link:
     link = Link()
     if "text" in query:
         link.text = _cut_text(query["text"] or "", link.notes)
+    if query.get(PREFIX.link_name):
+        link.prefix = _cut_text(query[PREFIX.link_name], link.notes, validation.MAX_FRENCH_CHARS, "French prefix")
     model = query.get("model") or None
     if model in sources:
         link.model = model
@@ -85,4 +91,5 @@ def copy_link_js(defaults: Mapping[str, Any]) -> str:
 
 def link_defaults(active_model: str) -> dict[str, Any]:
     """Link name -> default: the settings a link leaves out."""
-    return {"model": active_model, **{option.link_name: option.default for option in OPTIONS}}
+    return {PREFIX.link_name: PREFIX.default, "model": active_model,
+            **{option.link_name: option.default for option in OPTIONS}}

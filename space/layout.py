@@ -1,9 +1,15 @@
 """The page: three tabs (Translate, Compare models, Translate a file) and the wiring of their events.
 
 `build_demo(handlers)` lays the page out and connects each widget to a handler; it loads no model.
-The public API is `translate`, `compare` and `translate_batch`; the page's own events are private.
-The decoding options' widgets are made from space/options.py, one per row of its table, so the
-options panel, the share link and the API always list the same options.
+The public API is `translate`, `score`, `compare` and `translate_batch`; the page's own events are
+private. The decoding options' widgets are made from space/options.py, one per row of its table, and
+the French prefix's field from its PREFIX, so the options panel, the share link and the API always
+list the same options.
+
+The Translate tab reads top to bottom as a visitor works: the English and, optionally, the start of
+the French; the model's French; then "Score your French", right under it, for the visitor's own
+translation of the same English (on a phone the columns stack in that order, so the panel comes after
+the model's French, never between the English and it).
 """
 
 from __future__ import annotations
@@ -20,9 +26,9 @@ from model.registry import ModelRegistry
 from . import deep_link
 from .gradio_fixes import lazy_session_configs, unchecked, upload_path
 from .handlers import COMPARE_BEAM, Handlers
-from .options import APP_DEFAULT_OPTIONS, NAMES, OPTIONS, Option
+from .options import APP_DEFAULT_OPTIONS, NAMES, OPTIONS, PREFIX, Option
 from .theme import theme
-from .views import compare as compare_view, models as model_views, results, steps as step_views
+from .views import compare as compare_view, models as model_views, results, score as score_view, steps as step_views
 
 TITLE = "English → French, one character at a time"
 STATIC = Path(__file__).parent / "static"
@@ -33,7 +39,7 @@ def _static(name: str) -> str:
     return (STATIC / name).read_text(encoding="utf-8")
 
 
-PAGE_CSS = _static("page.css") + compare_view.CSS + step_views.CSS
+PAGE_CSS = _static("page.css") + compare_view.CSS + step_views.CSS + score_view.CSS
 # launch() options the page always needs: Gradio refuses bigger uploads before storing them, and in
 # Gradio 6 the page's theme, CSS and JavaScript are launch() options, not Blocks() ones.
 LAUNCH_OPTIONS = dict(max_file_size=batch_files.MAX_BATCH_BYTES, css=PAGE_CSS, js=_static("page.js"), theme=theme())
@@ -46,6 +52,7 @@ class TranslatePage:
 
     model: gr.Dropdown | None = None
     english: gr.Textbox | None = None
+    prefix: gr.Textbox | None = None
     counter: gr.HTML | None = None
     translate_btn: gr.Button | None = None
     french: gr.Textbox | None = None
@@ -58,6 +65,10 @@ class TranslatePage:
     share_group: gr.Group | None = None
     link: gr.Textbox | None = None
     link_status: gr.Markdown | None = None
+    score_french: gr.Textbox | None = None
+    score_btn: gr.Button | None = None
+    score_summary: gr.Markdown | None = None
+    score_view: gr.HTML | None = None
     examples: gr.Examples | None = None
     show_probs: gr.Checkbox | None = None
     probs: gr.Column | None = None
@@ -71,6 +82,11 @@ class TranslatePage:
     def outputs(self) -> list:
         """What Handlers.translate_page fills, in its order."""
         return [self.french, self.step_view, self.steps, self.nbest, self.summary, self.capitalize_btn]
+
+    @property
+    def score_outputs(self) -> list:
+        """What Handlers.score_page fills, in its order."""
+        return [self.score_french, self.score_summary, self.score_view]
 
     def option(self, name: str):
         """The widget of one option of OPTIONS."""
@@ -137,6 +153,20 @@ def _result_column(page: TranslatePage) -> None:
                                 placeholder="Shown for examples and random held-out sentences")
 
 
+def _score_panel(page: TranslatePage) -> None:
+    """"Score your French": the visitor's own translation of the English above, scored by the model."""
+    with gr.Column(elem_id="score-panel"):
+        gr.Markdown("## Score your French\nType or paste your own French translation of the English above: "
+                    "the model says how likely it finds each of your characters, where it would have written "
+                    "something else, and how your French compares with its own translation.", elem_id="score-intro")
+        page.score_french = gr.Textbox(label="Your French", lines=1, max_lines=1, elem_id="score-french",
+                                       placeholder="e.g. Je suis très content. Left empty: the model's own is scored",
+                                       info="Press Enter or click Score.")
+        page.score_btn = gr.Button("Score", elem_id="score-btn")
+        page.score_summary = gr.Markdown(elem_id="score-summary")
+        page.score_view = gr.HTML(elem_id="score-view")
+
+
 def _translate_tab(handlers: Handlers) -> TranslatePage:
     registry, page = handlers.registry, TranslatePage()
     page.model = gr.Dropdown(_model_choices(registry), value=registry.active, label="Model", elem_id="model")
@@ -146,6 +176,9 @@ def _translate_tab(handlers: Handlers) -> TranslatePage:
             page.english = gr.Textbox(label="English", placeholder="Type a short English sentence, e.g. I can help you.",
                                       lines=1, max_lines=1, elem_id="english", info="Press Enter or click Translate.")
             page.counter = gr.HTML(elem_id="counter", container=False)
+            # Right below the English: it is part of the request ("continue my French"), and Enter in it translates.
+            page.prefix = gr.Textbox(label=PREFIX.label, placeholder=PREFIX.placeholder, lines=1, max_lines=1,
+                                     elem_id=PREFIX.elem_id)
             page.translate_btn = gr.Button("Translate", variant="primary", elem_id="translate-btn")
         with gr.Column():
             _result_column(page)
@@ -156,6 +189,7 @@ def _translate_tab(handlers: Handlers) -> TranslatePage:
     with gr.Group(visible=False, elem_id="share-group") as page.share_group:
         page.link = gr.Textbox(label="Link to this result", interactive=False, buttons=["copy"], elem_id="share-link")
         page.link_status = gr.Markdown(elem_id="link-status")
+    _score_panel(page)
     page.examples = gr.Examples(
         [[e["english"], results.references_text(e["references"])] for e in handlers.sample.examples],
         inputs=[page.english, page.reference], cache_examples=False, examples_per_page=len(handlers.sample.examples),
@@ -215,10 +249,11 @@ def _wire_translate(handlers: Handlers, page: TranslatePage, trained: gr.Number)
     private = dict(api_visibility="private")
     # One queue entry per request; the handler awaits the shared BatchingEngine, so there is no
     # reason to run one request at a time (Gradio's default concurrency of 1).
-    page_event = dict(fn=handlers.translate_page, inputs=[page.english, page.model, *page.options],
+    page_event = dict(fn=handlers.translate_page, inputs=[page.english, page.model, *page.options, page.prefix],
                       outputs=page.outputs, concurrency_limit=None, concurrency_id="translate", **private)
     page.translate_btn.click(**page_event)
     page.english.submit(**page_event)
+    page.prefix.submit(**page_event)
     page.examples.load_input_event.then(**page_event)
     page.random_btn.click(handlers.random_heldout, None, [page.english, page.reference], queue=False,
                           **private).then(**page_event)
@@ -226,7 +261,8 @@ def _wire_translate(handlers: Handlers, page: TranslatePage, trained: gr.Number)
     # Typing a new sentence: the counter follows it, and an example's reference no longer applies.
     page.english.change(None, [page.english, trained], page.counter, js=COUNTER_JS, **private)
     page.english.input(None, None, page.reference, js="() => ''", **private)
-    page.link_btn.click(None, [page.english, page.model, *page.options], [page.link, page.link_status],
+    _wire_score(handlers, page)
+    page.link_btn.click(None, [page.english, page.prefix, page.model, *page.options], [page.link, page.link_status],
                         js=deep_link.copy_link_js(deep_link.link_defaults(handlers.registry.active)), **private).then(
         lambda: gr.update(visible=True), None, page.share_group, queue=False, **private)
     page.show_probs.change(lambda on: gr.update(visible=on), page.show_probs, page.probs, queue=False, **private)
@@ -236,8 +272,19 @@ def _wire_translate(handlers: Handlers, page: TranslatePage, trained: gr.Number)
 
 
 
+def _wire_score(handlers: Handlers, page: TranslatePage) -> None:
+    """Score your French: Enter in its box or the Score button; a new English sentence clears the last score."""
+    private = dict(api_visibility="private")
+    score_event = dict(fn=handlers.score_page, inputs=[page.english, page.model, page.score_french, *page.options],
+                       outputs=page.score_outputs, concurrency_limit=None, concurrency_id="translate", **private)
+    page.score_btn.click(**score_event)
+    page.score_french.submit(**score_event)
+    # The score was of the previous English: it goes as the visitor types another (their French stays).
+    page.english.input(None, None, [page.score_summary, page.score_view], js="() => ['', '']", **private)
+
+
 def build_demo(handlers: Handlers, delete_cache: tuple[int, int] | None = DELETE_CACHE) -> gr.Blocks:
-    """The page. The API is `translate`, `compare` and `translate_batch`; UI plumbing is private.
+    """The page. The API is `translate`, `score`, `compare` and `translate_batch`; UI plumbing is private.
 
     Args:
         handlers: what every event calls.
@@ -271,6 +318,7 @@ def build_demo(handlers: Handlers, delete_cache: tuple[int, int] | None = DELETE
 
         # The API: JSON in, JSON out, errors as errors.
         gr.api(handlers.translate, api_name="translate", concurrency_limit=None, concurrency_id="translate")
+        gr.api(handlers.score, api_name="score", concurrency_limit=None, concurrency_id="translate")
         gr.api(handlers.compare, api_name="compare", concurrency_limit=None, concurrency_id="translate")
         # Not on the page nor in the API docs: the load test reads the batch sizes the engine formed.
         stats = gr.JSON(visible=False)
@@ -278,9 +326,9 @@ def build_demo(handlers: Handlers, delete_cache: tuple[int, int] | None = DELETE
                                     api_visibility="undocumented", queue=False)
 
         # One load event, so the link's model and the active model never race for the selector.
-        demo.load(handlers.open_page, None, [notice, page.card, trained, page.english, page.model, *page.options,
-                                             link_notice], **private).then(
-            handlers.translate_link, [page.english, page.model, *page.options], page.outputs, **private)
+        demo.load(handlers.open_page, None, [notice, page.card, trained, page.english, page.prefix, page.model,
+                                             *page.options, link_notice], **private).then(
+            handlers.translate_link, [page.english, page.model, *page.options, page.prefix], page.outputs, **private)
         demo.unload(handlers.end_session)
     demo.queue(max_size=1024)
     lazy_session_configs(demo)

@@ -8,6 +8,11 @@ Adding an option is one row here plus its rule in model/validation.py.
 
 A DecodeOptions field with no row here (`length_normalize`) is not a request option: every request
 gets APP_DEFAULT_OPTIONS' value for it.
+
+PREFIX is the one request field that is not a decoding option: French the translation must start
+with. It belongs to the sentence, not to the options (model/batching.py groups requests by their
+options, and sentences with different prefixes still share an engine call), so it is no row of
+OPTIONS; it is described here once, for the API's parameter, the page's field and the share link.
 """
 
 from __future__ import annotations
@@ -74,6 +79,31 @@ OPTIONS = (
            elem_id="capitalize"),
 )
 NAMES = tuple(option.name for option in OPTIONS)
+
+
+@dataclass(frozen=True)
+class SentenceField:
+    """French given with one sentence, described once for the API, the page and the share link.
+
+    Args:
+        name: the API parameter's name, and its name in a share link.
+        label, placeholder: the page's field.
+        elem_id: the field's element id, for the page's CSS and tests.
+    """
+
+    name: str
+    label: str
+    placeholder: str
+    elem_id: str
+    default: str = ""  # nothing given; left out of share links
+
+    @property
+    def link_name(self) -> str:
+        return self.name
+
+
+PREFIX = SentenceField("prefix", "Start the French with… (optional)", elem_id="prefix",
+                       placeholder="e.g. Je  or  Il faut: the model continues your French")
 assert NAMES == tuple(RULES), "OPTIONS and model.validation.RULES list the same options, in the same order"
 assert set(NAMES) <= {f.name for f in dataclasses.fields(DecodeOptions)}
 

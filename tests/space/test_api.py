@@ -7,6 +7,7 @@ import csv
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import gradio as gr
@@ -29,11 +30,16 @@ from tests.space.live import GOOD, UNKNOWN, call, launch, wait_for
 
 def test_api_lists_the_named_endpoints(client):
     api = client.view_api(print_info=False, return_format="dict")
-    assert {"/translate", "/compare", "/translate_batch"} <= set(api["named_endpoints"])
-    params = [p["parameter_name"] for p in api["named_endpoints"]["/translate"]["parameters"]]
-    assert params == ["text", "model", "method", "beam_size", "temperature", "seed", "top_k", "drop_unknown",
-                      "typography", "fold_accents", "capitalize"]
-    assert [p["parameter_name"] for p in api["named_endpoints"]["/compare"]["parameters"]] == ["text", "references"]
+    assert {"/translate", "/score", "/compare", "/translate_batch"} <= set(api["named_endpoints"])
+
+    def names(endpoint):
+        return [p["parameter_name"] for p in api["named_endpoints"][endpoint]["parameters"]]
+
+    # prefix comes last, so a REST client sending the first eleven values in order still works.
+    assert names("/translate") == ["text", "model", "method", "beam_size", "temperature", "seed", "top_k",
+                                   "drop_unknown", "typography", "fold_accents", "capitalize", "prefix"]
+    assert names("/compare") == ["text", "references", "prefix"]
+    assert names("/score") == ["text", "french", "model", "top_k"]
 
 
 def test_engine_stats_count_every_translation_and_stay_out_of_the_api_docs(client, registry):
@@ -140,6 +146,95 @@ def test_api_sampling_is_reproducible_with_a_seed(client, registry, translator):
     assert first == translator.translate(GOOD, DecodeOptions(method="sample", temperature=1.5, seed=3)).translation
 
 
+# --- scoring a given translation, and a French prefix ----------------------------------------------
+
+FRENCH = "Tu es là."  # "à" is outside the random models' French: see test_api_score_refuses_...
+SCORED = "Va, Tom !"
+
+
+def test_api_score_returns_the_translators_forced_decoding_record(client, attention_path):
+    result = client.predict(text="Hi, Tom!", french=SCORED, model=attention_path, top_k=3, api_name="/score")
+    expected = load_source(attention_path).score("Hi, Tom!", SCORED, replace(APP_DEFAULT_OPTIONS, top_k=3))
+    assert result["translation"] == SCORED and result["input"] == "Hi, Tom!"
+    assert result["score"] == pytest.approx(expected.score, abs=1e-4)
+    assert result["normalized_score"] == pytest.approx(expected.normalized_score, abs=1e-5)
+    assert [s["char"] for s in result["steps"]] == list(SCORED) + ["\n"]  # the end is scored too
+    assert [s["prob"] for s in result["steps"]] == [pytest.approx(s.prob, abs=1e-6) for s in expected.steps]
+    assert all(s["given"] is True and len(s["top"]) == 3 for s in result["steps"])
+    assert all(len(s["attention"]) == len("Hi, Tom!") for s in result["steps"])
+    assert result["disagreements"] == [
+        {**d, "prob": pytest.approx(d["prob"], abs=1e-6), "model_prob": pytest.approx(d["model_prob"], abs=1e-6)}
+        for d in expected.disagreements]
+    assert result["model"] == attention_path and result["options"] == {"top_k": 3} and result["warnings"] == []
+
+
+def test_api_score_of_the_models_own_translation_equals_its_translate_score(client, registry, translator):
+    own = client.predict(text=GOOD, method="greedy", api_name="/translate")
+    scored = client.predict(text=GOOD, french=own["translation"], api_name="/score")
+    assert scored["score"] == pytest.approx(own["score"], abs=1e-4) and scored["disagreements"] == []
+    assert scored["model"] == registry.active
+
+
+def test_api_score_with_empty_french_scores_the_models_own_translation_and_says_so(client, translator):
+    result = client.predict(text=GOOD, french="", api_name="/score")
+    own = translator.translate(GOOD, APP_DEFAULT_OPTIONS)
+    assert result["translation"] == own.translation
+    assert result["score"] == pytest.approx(translator.score(GOOD, own.translation).score, abs=1e-4)
+    assert result["warnings"] == ["no French was given, so the model's own translation (beam search, width 4) "
+                                  "was scored"]
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(french=FRENCH), "Can't score this input — the French has characters outside the model's French "
+                          "vocabulary: 'à'. The model writes only these: U\\+0020 ! ' , . \\? A B"),
+    (dict(french="Va € !"), "'€'"),
+    (dict(french=["Va !"]), "the French must be text, got a list"),
+    (dict(french="a" * 401), "the French is 401 characters long; the limit is 400"),
+    (dict(text=""), "Can't score this input — the input is empty"),
+    (dict(text=UNKNOWN), "'€'"),
+    (dict(top_k=0), "top-k must be a whole number from 1 to 10, got 0"),
+    (dict(model="/etc"), "Model unavailable — model '/etc' is not offered by this app"),
+])
+def test_api_score_bad_input_gets_a_clear_error(client, kwargs, words):
+    args = {"text": GOOD, "french": "Va !", **kwargs}
+    with pytest.raises(AppError, match=words) as caught:
+        client.predict(**args, api_name="/score")
+    assert "Traceback" not in str(caught.value)
+    assert client.predict(text=GOOD, french="Va !", api_name="/score")["translation"] == "Va !"  # still serving
+
+
+def test_api_translate_with_a_prefix_starts_with_it(client, registry, translator):
+    for method in ("greedy", "beam"):
+        result = call(client, GOOD, registry.active, method=method, prefix="Va")
+        expected = translator.translate(GOOD, DecodeOptions(method=method), prefix="Va")
+        assert result["translation"] == expected.translation and result["translation"].startswith("Va")
+        assert [s["given"] for s in result["steps"]][:3] == [True, True, False]
+        assert all(e["translation"].startswith("Va") for e in result["nbest"])
+    plain = call(client, GOOD, registry.active, prefix="")  # empty: as if there were none
+    assert plain["translation"] == translator.translate(GOOD).translation and "given" not in plain["steps"][0]
+
+
+@pytest.mark.parametrize("prefix, words", [
+    ("Ça", "Can't translate this input — the prefix has characters outside the model's French vocabulary: 'Ç'\\. "
+           "The model writes only these: U\\+0020 !"),
+    (["Va"], "the prefix must be text, got a list"),
+])
+def test_api_translate_with_a_bad_prefix_gets_a_clear_error(client, registry, prefix, words):
+    with pytest.raises(AppError, match=words):
+        call(client, GOOD, registry.active, prefix=prefix)
+
+
+def test_api_compare_with_a_prefix(client, registry):
+    result = client.predict(text=GOOD, references=["Va !"], prefix="Va", api_name="/compare")
+    loaded = [s for s in registry.sources if "no-such-checkpoint" not in s]
+    rows = [r for r in result["rows"] if not r["error"]]
+    assert len(rows) == 2 * len(loaded) and all(r["french"].startswith("Va") for r in rows)
+    greedy = load_source(loaded[0]).translate(GOOD, DecodeOptions(top_k=1), prefix="Va")
+    assert rows[0]["french"] == greedy.translation
+    with pytest.raises(AppError, match="Can't compare this input — the prefix has characters outside .*'Ç'"):
+        client.predict(text=GOOD, prefix="Ça", api_name="/compare")
+
+
 def test_api_other_allowed_model(client, recipe_path):
     result = call(client, GOOD, recipe_path)
     assert result["translation"] == load_source(recipe_path).translate(GOOD).translation
@@ -182,7 +277,7 @@ def test_api_bad_input_gets_a_clear_error_and_the_server_keeps_serving(client, r
 
 def test_rest_nan_seed_gets_a_message_not_null(server, registry):
     """A NaN over REST (JSON's NaN literal) used to come back as {"error": null}."""
-    body = ('{"data": ["Go.", %s, "sample", 4, 1.0, NaN, 5, false, true, true, false]}' % json.dumps(registry.active))
+    body = ('{"data": ["Go.", %s, "sample", 4, 1.0, NaN, 5, false, true, true, false, ""]}' % json.dumps(registry.active))
     with httpx.Client(base_url=server, timeout=30) as http:
         event = http.post("/gradio_api/call/translate", content=body, headers={"Content-Type": "application/json"})
         assert event.status_code == 200, event.text

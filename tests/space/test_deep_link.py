@@ -13,10 +13,11 @@ from space.views import models as model_views
 
 
 def _link(handlers, **query):
-    text, model, method, beam, temperature, seed, top_k, drop, typography, accents, capitalize, notice = (
+    text, prefix, model, method, beam, temperature, seed, top_k, drop, typography, accents, capitalize, notice = (
         handlers.fill_from_link(gr.Request(query_params=query)))
-    return dict(text=text, model=model, method=method, beam=beam, temperature=temperature, seed=seed, top_k=top_k,
-                drop_unknown=drop, typography=typography, fold_accents=accents, capitalize=capitalize, notice=notice)
+    return dict(text=text, prefix=prefix, model=model, method=method, beam=beam, temperature=temperature, seed=seed,
+                top_k=top_k, drop_unknown=drop, typography=typography, fold_accents=accents, capitalize=capitalize,
+                notice=notice)
 
 
 def test_deep_link_fills_the_textbox_the_model_and_the_options(handlers, registry, recipe_path):
@@ -50,13 +51,15 @@ def test_a_long_deep_link_is_cut_at_a_word_and_the_page_says_so(handlers):
 
 
 def test_opening_the_page_shows_the_failure_notice_and_the_linked_model(handlers, registry, translator, recipe_path):
-    notice, card, trained, text, model, *_ = handlers.open_page(gr.Request(query_params={}))
+    notice, card, trained, text, prefix, model, *_ = handlers.open_page(gr.Request(query_params={}))
     assert notice["visible"] is True and "no-such-checkpoint" in notice["value"]
     assert model == registry.active and card == model_views.describe_model(registry.active, translator)
-    assert trained == translator.vocab.max_encoder_seq_length and text == gr.skip()
-    _, card, trained, text, model, *_ = handlers.open_page(gr.Request(query_params={"text": "Go.", "model": recipe_path}))
+    assert trained == translator.vocab.max_encoder_seq_length and text == gr.skip() and prefix == gr.skip()
+    _, card, trained, text, prefix, model, *_ = handlers.open_page(
+        gr.Request(query_params={"text": "Go.", "prefix": "Va ", "model": recipe_path}))
     recipe = registry.get(recipe_path)
-    assert (text, model) == ("Go.", recipe_path) and card == model_views.describe_model(recipe_path, recipe)
+    assert (text, prefix, model) == ("Go.", "Va ", recipe_path)
+    assert card == model_views.describe_model(recipe_path, recipe)
     assert trained == recipe.vocab.max_encoder_seq_length
 
 
@@ -76,6 +79,21 @@ def test_an_empty_value_in_a_link_counts_as_left_out():
     assert link.model is None and link.options == {} and link.notes == []
 
 
+def test_a_link_carries_the_french_prefix_as_written(handlers, registry, translator):
+    link = read_link({"text": "Go.", "prefix": "Va "}, SOURCES)
+    assert (link.text, link.prefix, link.notes) == ("Go.", "Va ", [])  # its trailing space is part of it
+    assert read_link({"text": "Go.", "prefix": ""}, SOURCES).prefix is None  # empty: no prefix
+    long = read_link({"prefix": "Je suis " * 60}, SOURCES)
+    assert len(long.prefix) <= validation.MAX_FRENCH_CHARS and "French prefix was 480 characters long" in long.notes[0]
+    linked = _link(handlers, text="Go.", prefix="Va")
+    assert linked["prefix"] == "Va" and _link(handlers, text="Go.")["prefix"] == gr.skip()
+    # The page translates what the link filled in: the French starts with the prefix.
+    french, step_view, *_ = asyncio.run(handlers.translate_link("Go.", registry.active, "greedy", 4, 1.0, 0, 5, False,
+                                                                True, True, False, "Va"))
+    assert french == translator.translate("Go.", prefix="Va").translation and french.startswith("Va")
+    assert step_view.count("pv-given") >= 2
+
+
 def test_a_bad_value_in_a_link_says_what_was_wrong_and_what_is_accepted():
     link = read_link({"seed": "abc", "model": "/etc"}, SOURCES)
     assert link.options == {} and link.model is None
@@ -93,6 +111,6 @@ def test_an_old_link_that_says_greedy_still_gets_greedy(handlers):
 def test_links_leave_out_the_page_defaults():
     defaults = link_defaults("default")
     assert (defaults["model"], defaults["method"], defaults["beam"]) == ("default", "beam", 4)
-    assert set(defaults) == set(LINK_NAMES) - {"text"}
+    assert set(defaults) == set(LINK_NAMES) - {"text"} and defaults["prefix"] == ""  # no prefix: left out
     script = copy_link_js(defaults)
     assert script.lstrip().startswith("(...values) =>") and '"beam": 4' in script and "SETTINGS" not in script

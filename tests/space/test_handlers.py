@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import re
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +18,7 @@ from model import DecodeOptions
 from space import Handlers
 from space.options import APP_DEFAULT_OPTIONS, as_values
 from space.batch_results import OUTPUT_FOLDER
-from space.views import models as model_views
+from space.views import models as model_views, results
 
 from tests.space.live import GOOD, UNKNOWN
 
@@ -113,3 +114,71 @@ def test_batch_handler_writes_a_csv_in_gradios_cache(handlers, registry, transla
     assert rows[0]["french"] == translator.translate(GOOD, APP_DEFAULT_OPTIONS).translation and not rows[0]["error"].startswith("the")
     assert not rows[1]["french"] and "'€'" in rows[1]["error"]
     assert "Translated 2 of 3" in summary and "row 2" in summary
+
+
+# --- a French prefix, and scoring the visitor's French ---------------------------------------------
+
+GREEDY = ("greedy", 4, 1.0, 0, 5, False, True, True, False)  # the page's option widgets, in table order
+
+
+def test_the_page_translates_with_a_prefix_and_marks_its_characters_as_given(handlers, translator, registry):
+    french, step_view, steps, nbest, summary, _ = asyncio.run(
+        handlers.translate_page(GOOD, registry.active, "beam", 3, 1.0, 0, 5, False, True, True, False, "Va"))
+    expected = translator.translate(GOOD, DecodeOptions(method="beam", beam_size=3), prefix="Va")
+    assert french == expected.translation and french.startswith("Va")
+    assert len(re.findall(r'class="pv-char [^"]*pv-given"', step_view)) == 2
+    assert "bar above: given by you" in step_view  # the legend's entry
+    assert [row[1].endswith("(given by you)") for row in steps["data"][:3]] == [True, True, False]
+    assert [r[1] for r in nbest["value"]["data"]] == [e["translation"] for e in expected.nbest]
+    assert all(r[1].startswith("Va") for r in nbest["value"]["data"])
+    assert "starts with “Va”, as you asked" in summary
+
+
+def test_a_prefix_the_model_cannot_write_clears_the_page_and_names_its_characters(handlers, registry):
+    french, step_view, _, _, summary, _ = asyncio.run(handlers.translate_page(GOOD, registry.active, *GREEDY, "Ça"))
+    assert french == "" and step_view == ""
+    assert summary.startswith("**✖ Can't translate this input.** The prefix has characters outside the model's "
+                              "French vocabulary: 'Ç'")
+    with pytest.raises(gr.Error, match="the prefix has characters outside .*'Ç'.* The model writes only these"):
+        asyncio.run(handlers.translate(GOOD, registry.active, prefix="Ça"))
+
+
+def test_the_score_handler_returns_the_forced_decoding_record(handlers, translator, registry):
+    result = asyncio.run(handlers.score(GOOD, "Va !", top_k=2))
+    expected = translator.score(GOOD, "Va !", replace(APP_DEFAULT_OPTIONS, top_k=2))
+    assert result["translation"] == "Va !" and result["score"] == pytest.approx(expected.score, abs=1e-5)
+    assert result["normalized_score"] == pytest.approx(expected.score / len(expected.steps), abs=1e-6)
+    assert [d["step"] for d in result["disagreements"]] == [d["step"] for d in expected.disagreements]
+    assert all(s["given"] and len(s["top"]) == 2 for s in result["steps"])
+    assert (result["model"], result["options"]) == (registry.active, {"top_k": 2})
+
+
+def test_the_score_panel_shows_the_visitors_french_beside_the_models_own(handlers, translator, registry):
+    box, summary, view = asyncio.run(handlers.score_page(GOOD, registry.active, "Va !", *GREEDY))
+    scored, own = translator.score(GOOD, "Va !"), translator.translate(GOOD)
+    assert box == gr.skip()  # the visitor's French stays as typed
+    assert f"**Your French:** log-probability **{scored.score:.3f}** in all, **{scored.normalized_score:.3f}**" in summary
+    assert f"“{results.plain(own.translation)}”, log-probability **{own.score:.3f}**" in summary
+    assert "greedy" in summary and "Log-probability adds up the logarithm" in summary
+    strip = re.findall(r'<span class="pv-char [^"]*" tabindex="0" role="img" data-step="(\d+)"', view)
+    assert [int(i) for i in strip] == list(range(len(scored.steps))) and "pv-given" not in view
+    table = re.findall(r'<tr data-step="(\d+)">', view)
+    assert [int(i) for i in table] == [d["step"] for d in scored.disagreements]
+
+
+def test_the_score_panel_scores_the_models_own_translation_when_the_box_is_empty(handlers, translator, registry):
+    box, summary, view = asyncio.run(handlers.score_page(GOOD, registry.active, "  ", *GREEDY))
+    own = translator.translate(GOOD)
+    assert box == own.translation  # filled in, for the visitor to edit
+    assert "since the French box was empty" in summary and f"**{own.score:.3f}**" in summary
+    assert "Your French:" not in summary
+    assert "Nowhere would the model have written something else" in view  # greedy: every character its first choice
+
+
+def test_a_score_error_says_what_is_wrong_and_clears_the_last_score(handlers, registry):
+    for text, french, words in [(GOOD, "Tu es là.", "The French has characters outside the model's French "
+                                                    "vocabulary: 'à'"),
+                                ("", "Va !", "The input is empty")]:
+        box, summary, view = asyncio.run(handlers.score_page(text, registry.active, french, *GREEDY))
+        assert box == gr.skip() and view == ""
+        assert summary.startswith(f"**✖ Can't score this input.** {words}"), summary

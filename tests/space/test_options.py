@@ -10,14 +10,14 @@ import inspect
 from model.translator import DecodeOptions
 from model.validation import RULES
 from space.deep_link import LINK_NAMES
-from space.options import APP_DEFAULT_OPTIONS, NAMES, OPTIONS, as_values, request_options, with_options
+from space.options import APP_DEFAULT_OPTIONS, NAMES, OPTIONS, PREFIX, as_values, request_options, with_options
 
 
 def test_one_row_per_request_option_in_the_api_order():
     assert NAMES == tuple(RULES)
     fields = {f.name for f in dataclasses.fields(DecodeOptions)}
     assert set(NAMES) <= fields and fields - set(NAMES) == {"length_normalize"}  # fixed by APP_DEFAULT_OPTIONS
-    assert LINK_NAMES == ("text", "model", *(o.link or o.name for o in OPTIONS))
+    assert LINK_NAMES == ("text", "prefix", "model", *(o.link or o.name for o in OPTIONS))
     assert [o.link_name for o in OPTIONS if o.link] == ["beam"]  # the one name kept from the first links
 
 
@@ -43,6 +43,11 @@ def test_with_options_keeps_a_coroutine_a_coroutine():
 
     assert inspect.iscoroutinefunction(handler)  # Gradio awaits it instead of running it in a thread
     assert asyncio.run(handler("Go.", "greedy")) == "greedy"
+
+
+def test_the_prefix_is_a_field_of_the_sentence_not_a_decoding_option():
+    assert PREFIX.name not in NAMES and PREFIX.name not in {f.name for f in dataclasses.fields(DecodeOptions)}
+    assert (PREFIX.link_name, PREFIX.default, PREFIX.elem_id) == ("prefix", "", "prefix")
 
 
 def test_request_options_start_from_the_page_defaults():
