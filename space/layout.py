@@ -6,10 +6,10 @@ private. The decoding options' widgets are made from space/options.py, one per r
 the French prefix's field from its PREFIX, so the options panel, the share link and the API always
 list the same options.
 
-The Translate tab reads top to bottom as a visitor works: the English and, optionally, the start of
-the French; the model's French; then "Score your French", right under it, for the visitor's own
-translation of the same English (on a phone the columns stack in that order, so the panel comes after
-the model's French, never between the English and it).
+The Translate tab reads top to bottom as a visitor works: the English; the model's French and, right
+under it, "Start the French with…" to make the model continue a start of the visitor's own; then
+"Score your French" for the visitor's own translation of the same English. On a phone the columns
+stack in that order, so nothing comes between the English and the model's French.
 """
 
 from __future__ import annotations
@@ -144,6 +144,10 @@ def _options_panel(page: TranslatePage) -> None:
 def _result_column(page: TranslatePage) -> None:
     """The French, the summary and what goes with them."""
     page.french = gr.Textbox(label="French", interactive=False, lines=2, buttons=["copy"], elem_id="french")
+    # Right under the model's French, where a visitor who would start it otherwise looks, and on a phone
+    # after it: below the English it pushed the French 100 px down, out of a 390 x 844 screen.
+    page.prefix = gr.Textbox(label=PREFIX.label, placeholder=PREFIX.placeholder, info=PREFIX.info, lines=1,
+                             max_lines=1, elem_id=PREFIX.elem_id)
     page.summary = gr.Markdown(elem_id="summary")
     page.capitalize_btn = gr.Button("Capitalise the first letter and translate again", visible=False, size="sm",
                                     elem_id="capitalize-btn")
@@ -156,9 +160,9 @@ def _result_column(page: TranslatePage) -> None:
 def _score_panel(page: TranslatePage) -> None:
     """"Score your French": the visitor's own translation of the English above, scored by the model."""
     with gr.Column(elem_id="score-panel"):
-        gr.Markdown("## Score your French\nType or paste your own French translation of the English above: "
-                    "the model says how likely it finds each of your characters, where it would have written "
-                    "something else, and how your French compares with its own translation.", elem_id="score-intro")
+        gr.Markdown("## Score your French\nType or paste your own French for the English above: see how likely "
+                    "the model finds each of your characters, where it would have written something else, and "
+                    "how yours compares with its own translation.", elem_id="score-intro")
         page.score_french = gr.Textbox(label="Your French", lines=1, max_lines=1, elem_id="score-french",
                                        placeholder="e.g. Je suis très content. Left empty: the model's own is scored",
                                        info="Press Enter or click Score.")
@@ -176,9 +180,6 @@ def _translate_tab(handlers: Handlers) -> TranslatePage:
             page.english = gr.Textbox(label="English", placeholder="Type a short English sentence, e.g. I can help you.",
                                       lines=1, max_lines=1, elem_id="english", info="Press Enter or click Translate.")
             page.counter = gr.HTML(elem_id="counter", container=False)
-            # Right below the English: it is part of the request ("continue my French"), and Enter in it translates.
-            page.prefix = gr.Textbox(label=PREFIX.label, placeholder=PREFIX.placeholder, lines=1, max_lines=1,
-                                     elem_id=PREFIX.elem_id)
             page.translate_btn = gr.Button("Translate", variant="primary", elem_id="translate-btn")
         with gr.Column():
             _result_column(page)

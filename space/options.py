@@ -87,13 +87,14 @@ class SentenceField:
 
     Args:
         name: the API parameter's name, and its name in a share link.
-        label, placeholder: the page's field.
+        label, placeholder, info: the page's field.
         elem_id: the field's element id, for the page's CSS and tests.
     """
 
     name: str
     label: str
     placeholder: str
+    info: str
     elem_id: str
     default: str = ""  # nothing given; left out of share links
 
@@ -103,7 +104,7 @@ class SentenceField:
 
 
 PREFIX = SentenceField("prefix", "Start the French with… (optional)", elem_id="prefix",
-                       placeholder="e.g. Je  or  Il faut: the model continues your French")
+                       placeholder="e.g. Je ne  or  Il faut", info="Press Enter: the model continues your French.")
 assert NAMES == tuple(RULES), "OPTIONS and model.validation.RULES list the same options, in the same order"
 assert set(NAMES) <= {f.name for f in dataclasses.fields(DecodeOptions)}
 

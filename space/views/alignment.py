@@ -42,7 +42,7 @@ def _label(char: str, given: bool = False) -> str:
 
 
 def heatmap_html(source: str, output_chars: Sequence[str], weights: Sequence[Sequence[float]] | None,
-                 given: int = 0) -> str:
+                 given: int = 0, label: str = "Alignment heatmap") -> str:
     """An HTML heatmap: French characters down the side, English characters along the bottom.
 
     Args:
@@ -52,6 +52,7 @@ def heatmap_html(source: str, output_chars: Sequence[str], weights: Sequence[Seq
             without attention, which gets a sentence saying so instead of a grid.
         given: how many leading characters were given by the visitor (a French prefix): their row
             labels are marked, and the legend says how.
+        label: the scroll box's accessible name; two heatmaps on one page need two names.
     """
     if weights is None:
         return ('<div class="alignment-none" role="note">This model has no attention, so there is no '
@@ -80,7 +81,7 @@ def heatmap_html(source: str, output_chars: Sequence[str], weights: Sequence[Seq
         '<figcaption>Alignment: each row is a French character, each column the English character it read; '
         "darker means more attention (weights in a row sum to 1).</figcaption>"
         # The scroll box takes keyboard focus (arrow keys scroll it), and says what it holds.
-        '<div class="alignment-scroll" tabindex="0" role="region" aria-label="Alignment heatmap">'
+        f'<div class="alignment-scroll" tabindex="0" role="region" aria-label="{html.escape(label)}">'
         '<table class="alignment-grid">'
         f"<tbody>{''.join(rows)}</tbody>"
         # The corner cell names both axes for screen readers (an empty header cell is announced as nothing).

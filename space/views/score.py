@@ -29,6 +29,7 @@ from .marks import mark_name, visible
 from .results import method_text, model_name, notes, plain
 from .steps import legend, number, strip_html
 
+HEATMAP = "Alignment heatmap of your French"  # the per-step view's is "Alignment heatmap": landmarks need own names
 CONTEXT_CHARS = 12  # how much of the French before a disagreement the table shows
 EXPLAINED = ("*Log-probability adds up the logarithm of the probability the model gave each character, the end "
              "included: 0 would mean certain, and the more negative, the less likely the model finds the French. "
@@ -151,7 +152,8 @@ def score_html(scored: Translation, *, has_attention: bool) -> str:
     if weights is not None and all(w is not None for w in weights):
         grid = ('<details class="score-alignment"><summary>Alignment: which English characters the model read '
                 'for each of your characters</summary>'
-                f'{heatmap_html(source=scored.input, output_chars=[s.char for s in steps], weights=weights)}</details>')
+                f'{heatmap_html(source=scored.input, output_chars=[s.char for s in steps], weights=weights, label=HEATMAP)}'
+                '</details>')
     return (f'<div class="step-view score-view"><p class="pv-note" role="note">{html.escape(NOTE)}</p>'
             f'{strip_html(steps, mark_given=False)}{legend(subject="your character")}'
             f'{disagreements_html(scored)}{grid}</div>')

@@ -122,6 +122,7 @@ def test_an_attention_model_gets_its_heatmap_folded_and_paired_with_the_strip(ra
     grid = [tr.attrs["data-step"] for tr in details[0].find(tag="tr") if "data-step" in tr.attrs]
     assert grid == [c.attrs["data-step"] for c in chars(root)] == [str(i) for i in range(len(result.steps))]
     assert not details[0].find("alignment-given")  # every row is the visitor's: no mark needed
+    assert details[0].find("alignment-scroll")[0].attrs["aria-label"] == "Alignment heatmap of your French"
     rows = [tr.attrs["data-step"] for tr in root.find("score-table")[0].find(tag="tr") if "data-step" in tr.attrs] \
         if result.disagreements else []
     assert rows == [str(d["step"]) for d in result.disagreements]
