@@ -14,7 +14,8 @@ Read it in this order:
     gradio_fixes.py   workarounds for Gradio 6.31, each saying why
     theme.py          Gradio's Soft theme with colours that meet WCAG AA contrast
     settings.py       `python app.py` options and their environment variables
-    views/            Markdown and HTML for the page (no gradio import: tested directly)
+    views/            Markdown and HTML for the page (no gradio import: tested directly),
+                      one module per view: steps, alignment, score, compare, results, models
     static/           the page's CSS and JavaScript
 """
 

@@ -4,6 +4,7 @@
     results.py    the summary under a translation, error summaries, the n-best list, batch summaries
     steps.py      the per-step strip: each French character's probability and alternatives
     alignment.py  the attention heatmap
+    score.py      Score your French: the visitor's French scored, beside the model's own
     compare.py    the Compare table
     marks.py      visible marks for invisible characters, shared by every view
     colours.py    colour scales and the text colour that reads on each background
