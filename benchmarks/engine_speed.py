@@ -62,6 +62,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+
+# BLAS's own thread count, read before any engine runs (the engine sets it to BLAS_THREADS for good).
+DEFAULT_BLAS_THREADS = max([lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"], default=None)
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -338,7 +342,13 @@ def measure_model(translator, texts: list[str], repeats: int) -> dict:
             with blas_threads:
                 floor()
 
-        floors = {"floor_blas_default": floor, "floor_blas_engine": floor_engine_threads}
+        def floor_blas_default():
+            # The engine leaves BLAS on BLAS_THREADS threads for good (inference._BlasThreads): the
+            # library's own thread count is set back for this floor alone, on this one thread.
+            with threadpool_limits(limits=DEFAULT_BLAS_THREADS, user_api="blas"):
+                floor()
+
+        floors = {"floor_blas_default": floor_blas_default, "floor_blas_engine": floor_engine_threads}
         split = len(recorder.by_thread) > 1  # the engine split the batches across threads
         if split:
             floors["floor_parallel"] = in_parallel(list(recorder.by_thread.values()), floor_chain)

@@ -56,16 +56,22 @@ GEMV_BELOW = 8  # fewer rows than this are multiplied row by row (see `matmul`)
 
 
 class _BlasThreads:
-    """Context manager: BLAS uses BLAS_THREADS threads while any thread is inside, then goes back.
+    """Context manager: BLAS uses BLAS_THREADS threads from the first batch on, and keeps them.
 
-    The setting is process-wide, so entries are counted: the first sets it, the last restores it.
+    Each entry checks the setting (a call or two into the library) and sets it where it differs;
+    nothing is restored on exit. Restoring BLAS's own setting after every batch, as this used to,
+    made OpenBLAS (0.3.31 here) slow to a crawl once two threads multiplied at once, which the
+    engine's split batches and a server's concurrent callers do: OpenBLAS's idle worker thread spun
+    on a core while they ran. Two threads each multiplying (128 x 256) by (256 x 1024) 60 times, 30
+    times over, took 56 s instead of 1.8 s, the spinning thread burning 25 s of CPU; and three runs
+    in ten of `python -m model translate` on 3,000 lines took 6-40 s instead of 2.5 s. Left at one
+    thread, the same work takes 1.8 s every time. So a process that translates keeps BLAS on
+    BLAS_THREADS threads; code in it that wants more sets them (threadpoolctl.threadpool_limits).
     Uses threadpoolctl when it is installed; without it, BLAS keeps its own setting.
     """
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._inside = 0
-        self._saved: list[tuple[object, int]] = []
         self._libraries: list | None = None
 
     def _blas_libraries(self) -> list:
@@ -80,20 +86,12 @@ class _BlasThreads:
 
     def __enter__(self) -> None:
         with self._lock:
-            if self._inside == 0:
-                self._saved = [(lib, lib.get_num_threads()) for lib in self._blas_libraries()]
-                for lib, threads in self._saved:
-                    if threads != BLAS_THREADS:
-                        lib.set_num_threads(BLAS_THREADS)
-            self._inside += 1
+            for lib in self._blas_libraries():
+                if lib.get_num_threads() != BLAS_THREADS:
+                    lib.set_num_threads(BLAS_THREADS)
 
     def __exit__(self, *exc) -> None:
-        with self._lock:
-            self._inside -= 1
-            if self._inside == 0:
-                for lib, threads in self._saved:
-                    if threads != BLAS_THREADS:
-                        lib.set_num_threads(threads)
+        pass
 
 
 blas_threads = _BlasThreads()  # `with blas_threads:` around a batch's encode and decode
