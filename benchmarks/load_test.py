@@ -162,14 +162,16 @@ def engine_stats(url: str) -> dict | None:
         return None
 
 
-def measure_rest(cmd: list[str], port: int, connections: list[int], seconds: float) -> dict:
+def measure_rest(cmd: list[str], port: int, connections: list[int], seconds: float,
+                 settings: list[str] = ()) -> dict:
     """Start a server, drive it with rest_load.py in a separate process, and collect its figures."""
     proc, first_call = start(cmd, port)
     url = f"http://127.0.0.1:{port}/"
     try:
         before = engine_stats(url)
         load = subprocess.run([sys.executable, str(Path(__file__).with_name("rest_load.py")), "--url", url,
-                               "--seconds", str(seconds), "--connections", *map(str, connections)],
+                               "--seconds", str(seconds), "--connections", *map(str, connections),
+                               *[arg for item in settings for arg in ("--set", item)]],
                               capture_output=True, text=True, check=True)
         after = engine_stats(url)
         levels = {level["connections"]: level for level in json.loads(load.stdout)["levels"]}
@@ -186,14 +188,14 @@ def main_rest(args) -> int:
     echo_port, app_port = free_port(), free_port()
     echo = measure_rest([sys.executable, __file__, "--serve-echo", str(echo_port)], echo_port, connections, args.seconds)
     app = measure_rest([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(app_port), "--model", args.model],
-                       app_port, connections, args.seconds)
+                       app_port, connections, args.seconds, args.set)
     table = {
         n: {"echo_rps": echo["levels"][n]["requests_per_s"], "app_rps": app["levels"][n]["requests_per_s"],
             "echo_p99_ms": echo["levels"][n]["p99_ms"], "app_p99_ms": app["levels"][n]["p99_ms"],
             "echo_errors": echo["levels"][n]["errors"], "app_errors": app["levels"][n]["errors"]}
         for n in connections
     }
-    result = {"mode": "rest", "model": args.model, "cpus": os.cpu_count(), "seconds_per_level": args.seconds,
+    result = {"mode": "rest", "model": args.model, "app_settings": args.set, "cpus": os.cpu_count(), "seconds_per_level": args.seconds,
               "load_average": [round(x, 2) for x in os.getloadavg()], "by_connections": table,
               "app_mean_batch_size": app["mean_batch_size"], "echo": echo, "app": app}
     targets = {}
@@ -219,6 +221,9 @@ def main(argv=None) -> int:
                         help="--mode rest: concurrent connections per level (default 1 16 64 256)")
     parser.add_argument("--seconds", type=float, default=10.0, help="--mode rest: seconds per level (default 10)")
     parser.add_argument("--model", default="default", help="model source for app.py (default: the bundled default)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="--mode rest: a /translate parameter other than its default for the app's requests, "
+                             "e.g. --set method=greedy (the echo floor takes only the text); repeatable")
     parser.add_argument("--clients", type=int, default=64, help="concurrent clients (default 64)")
     parser.add_argument("--requests", type=int, default=20, help="requests per concurrent client (default 20)")
     parser.add_argument("--single", type=int, default=100, help="sequential requests for the single-client figure")

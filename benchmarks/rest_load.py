@@ -34,8 +34,9 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
-async def endpoint_defaults(client, url: str, api_name: str) -> tuple[list, int]:
+async def endpoint_defaults(client, url: str, api_name: str, overrides: dict | None = None) -> tuple[list, int]:
     """(positional data with every parameter's default, index of the text parameter) from /gradio_api/info.
+    `overrides` (parameter name -> value) replaces defaults; a name the endpoint lacks is an error.
 
     Waits up to 120 s for the app to answer, so it can be started right after the server.
     """
@@ -52,10 +53,14 @@ async def endpoint_defaults(client, url: str, api_name: str) -> tuple[list, int]
             await asyncio.sleep(0.2)
     endpoint = info["named_endpoints"][f"/{api_name}"]
     data, text_index = [], None
+    overrides = dict(overrides or {})
     for index, parameter in enumerate(endpoint["parameters"]):
-        data.append(parameter.get("parameter_default"))
+        data.append(overrides.pop(parameter.get("parameter_name"), parameter.get("parameter_default")))
         if text_index is None and parameter.get("parameter_name") in ("text", "english"):
             text_index = index
+    if overrides:
+        raise SystemExit(f"--set: /{api_name} has no parameter {', '.join(map(repr, overrides))}; it has "
+                         f"{', '.join(p.get('parameter_name') for p in endpoint['parameters'])}")
     return data, 0 if text_index is None else text_index
 
 
@@ -77,7 +82,7 @@ async def one_request(client, url: str, api_name: str, data: list) -> None:
     raise RuntimeError(f"stream ended without a result (last event {event!r})")
 
 
-async def run_level(url: str, api_name: str, connections: int, seconds: float) -> dict:
+async def run_level(url: str, api_name: str, connections: int, seconds: float, overrides: dict | None = None) -> dict:
     import httpx
 
     # Idle connections expire after 2 s, under uvicorn's 5 s keep-alive (Gradio does not change it):
@@ -87,7 +92,7 @@ async def run_level(url: str, api_name: str, connections: int, seconds: float) -
     limits = httpx.Limits(max_connections=connections * 2, max_keepalive_connections=connections * 2,
                           keepalive_expiry=2.0)
     async with httpx.AsyncClient(timeout=httpx.Timeout(60.0), limits=limits) as client:
-        template, text_index = await endpoint_defaults(client, url, api_name)
+        template, text_index = await endpoint_defaults(client, url, api_name, overrides)
         for sentence in SENTENCES:  # warm-up: every sentence once
             await one_request(client, url, api_name, [*template[:text_index], sentence, *template[text_index + 1:]])
         latencies: list[float] = []
@@ -122,6 +127,16 @@ async def run_level(url: str, api_name: str, connections: int, seconds: float) -
     }
 
 
+def _parse_setting(item: str) -> tuple[str, object]:
+    name, equals, value = item.partition("=")
+    if not equals or not name:
+        raise SystemExit(f"--set takes NAME=VALUE, e.g. method=greedy; got {item!r}")
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        return name, value
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--url", required=True, help="the app's root URL, e.g. http://127.0.0.1:7860/")
@@ -129,9 +144,13 @@ def main(argv=None) -> int:
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 16, 64, 256],
                         help="concurrent connections, one level each (default: 1 16 64 256)")
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds of load per level (default 10)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="send VALUE (JSON, else a string) for the parameter NAME instead of its default, "
+                             "e.g. --set method=greedy; repeatable")
     args = parser.parse_args(argv)
     url = args.url if args.url.endswith("/") else args.url + "/"
-    levels = [asyncio.run(run_level(url, args.api_name, n, args.seconds)) for n in args.connections]
+    overrides = dict(_parse_setting(item) for item in args.set)
+    levels = [asyncio.run(run_level(url, args.api_name, n, args.seconds, overrides)) for n in args.connections]
     print(json.dumps({"url": url, "api_name": args.api_name, "levels": levels}, indent=2))
     return 0
 

@@ -32,7 +32,11 @@ from .views import compare as compare_view, models as model_views, results, scor
 log = logging.getLogger("space")
 
 REQUEST_TIMEOUT_S = 60.0  # longest a translation waits for the engine; a busy one answers in well under 1 s
-COMPARE_BEAM = 4  # the beam width the Compare view runs next to greedy
+# The Compare view runs greedy and the app's default beam search side by side.
+COMPARE_BEAM = APP_DEFAULT_OPTIONS.beam_size
+COMPARE_BEAM_OPTIONS = DecodeOptions(method="beam", beam_size=COMPARE_BEAM,
+                                     length_normalize=APP_DEFAULT_OPTIONS.length_normalize, top_k=1)
+COMPARE_BEAM_LABEL = f"beam {COMPARE_BEAM}" + (" normalised" if COMPARE_BEAM_OPTIONS.length_normalize else "")
 PAGE_OUTPUTS = 6  # french, step view, step table, n-best, summary, capitalise button
 SCORE_TITLE = "Can't score this input"
 
@@ -132,7 +136,9 @@ class Handlers:
             result, checked, _ = await self._translate(text, model, options, prefix)
         except RequestFailed as failed:
             raise failed.gradio_error() from None
-        return {**result.to_dict(), "model": model, "options": as_values(checked)}
+        # length_normalize is no request option, but it is part of what was used: say so.
+        used = {**as_values(checked), "length_normalize": checked.length_normalize}
+        return {**result.to_dict(), "model": model, "options": used}
 
     @with_options
     async def translate_page(self, text, model, options, prefix=PREFIX.default):
@@ -228,7 +234,7 @@ class Handlers:
     @staticmethod
     def _methods():
         return [("greedy", DecodeOptions(method="greedy", top_k=1)),
-                (f"beam {COMPARE_BEAM}", DecodeOptions(method="beam", beam_size=COMPARE_BEAM, top_k=1))]
+                (COMPARE_BEAM_LABEL, COMPARE_BEAM_OPTIONS)]
 
     def _compare_input(self, text, references, prefix) -> tuple[str, list[str], str]:
         try:
@@ -289,7 +295,7 @@ class Handlers:
         return {"english": text, "references": references, "rows": rows}
 
     async def compare(self, text: str, references: list[str] | None = None, prefix: str = PREFIX.default) -> dict:
-        """Translate one sentence with every model this Space offers, greedy and beam 4, side by side.
+        """Translate one sentence with every model this Space offers, greedy and the default beam search, side by side.
 
         references: reference French translations; when left out, the bundled held-out sample is
         searched for the sentence. prefix: French every translation must start with. Returns english,

@@ -25,7 +25,7 @@ from model.registry import ModelRegistry
 
 from . import deep_link
 from .gradio_fixes import lazy_session_configs, unchecked, upload_path
-from .handlers import COMPARE_BEAM, Handlers
+from .handlers import COMPARE_BEAM, COMPARE_BEAM_OPTIONS, Handlers
 from .options import APP_DEFAULT_OPTIONS, NAMES, OPTIONS, PREFIX, Option
 from .theme import theme
 from .views import compare as compare_view, models as model_views, results, score as score_view, steps as step_views
@@ -211,7 +211,7 @@ def _translate_tab(handlers: Handlers) -> TranslatePage:
 
 def _compare_tab() -> tuple[gr.Textbox, gr.Button, gr.Button, gr.HTML]:
     gr.Markdown("One sentence through every model this Space offers, with greedy decoding and "
-                f"beam search (width {COMPARE_BEAM}). For held-out sentences the reference French and a "
+                f"beam search (width {COMPARE_BEAM}{', length-normalised' if COMPARE_BEAM_OPTIONS.length_normalize else ''}). For held-out sentences the reference French and a "
                 "sentence-level chrF (0–100, higher is closer) are shown: this is where you see what "
                 "masking, more data and attention bought over the keras.io recipe.")
     with gr.Row():

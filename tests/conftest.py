@@ -81,6 +81,17 @@ def random_fast_checkpoint(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def fast_path(random_fast_checkpoint) -> str:
+    """The random fast checkpoint as the source string an app or a CLI is given."""
+    return str(random_fast_checkpoint)
+
+
+@pytest.fixture(scope="session")
+def recipe_path(random_checkpoint) -> str:
+    return str(random_checkpoint)
+
+
+@pytest.fixture(scope="session")
 def random_attention_checkpoint(tmp_path_factory) -> Path:
     """The attention recipe's network (bidirectional encoder, Luong attention) with seeded random weights."""
     return _random(tmp_path_factory, "attention", 2)

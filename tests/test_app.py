@@ -25,16 +25,6 @@ from tests.space.live import GOOD, free_port, wait_for
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def fast_path(random_fast_checkpoint) -> str:
-    return str(random_fast_checkpoint)
-
-
-@pytest.fixture(scope="module")
-def recipe_path(random_checkpoint) -> str:
-    return str(random_checkpoint)
-
-
 def _start_app(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
     env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
            "GRADIO_ANALYTICS_ENABLED": "False", **env}

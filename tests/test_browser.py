@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from model import DecodeOptions, samples
+from space.handlers import COMPARE_BEAM_OPTIONS
 from model.registry import ModelRegistry, allowed_sources
 from space import LAUNCH_OPTIONS, Handlers, build_demo
 from space.options import APP_DEFAULT_OPTIONS
@@ -247,7 +248,7 @@ def test_probability_view_legend_hover_and_alignment_heatmap(live_app, browser, 
 
 def test_a_deep_link_with_model_and_options_reproduces_the_result(live_app, browser, shots):
     url, registry = live_app
-    options = DecodeOptions(method="beam", beam_size=3)
+    options = DecodeOptions(method="beam", beam_size=3, length_normalize=True)  # the page's beam search
     expected = registry.get("fast").translate("Tom is tall.", options)
     page = Page(browser, url).open({"text": "Tom is tall.", "model": "fast", "method": "beam", "beam": 3})
     page.wait_for_summary("beam search, width 3")
@@ -301,17 +302,16 @@ def test_the_compare_view_shows_every_model_with_the_reference(live_app, browser
     table = page.text("#compare-table")
     assert all(reference in table for reference in entry["references"][:1])
     for source in registry.sources:
-        for method in ("greedy", "beam 4"):
-            translation = registry.get(source).translate(
-                entry["english"], DecodeOptions(method=method.split()[0], beam_size=4))
+        for options in (DecodeOptions(), COMPARE_BEAM_OPTIONS):
+            translation = registry.get(source).translate(entry["english"], options)
             assert translation.translation in table
-    for label in ("Attention (default)", "Masked LSTM (fast)", "keras.io recipe (baseline)"):
+    for label in ("Large attention (default)", "Attention", "Masked LSTM (fast)", "keras.io recipe (baseline)"):
         assert label in table
     assert "chrF" in table
     page.shot(shots, "07-compare-view")
 
 
-def test_a_fresh_page_decodes_with_beam_search_width_4_and_greedy_stays_a_click_away(live_app, browser, shots):
+def test_a_fresh_page_decodes_with_length_normalised_beam_search_width_4_and_greedy_stays_a_click_away(live_app, browser, shots):
     url, registry = live_app
     page = Page(browser, url).open()
     browser.find_element("xpath", "//button[contains(., 'Decoding and input options')]").click()
@@ -321,8 +321,9 @@ def test_a_fresh_page_decodes_with_beam_search_width_4_and_greedy_stays_a_click_
     assert page.find("#beam-size").is_displayed() and page.value("#beam-size input[type=number]") == "4"
     page.type(SENTENCE)
     page.wait_for_summary("log-probability")
-    assert "beam search, width 4" in page.text("#summary")
-    assert page.french() == registry.get("default").translate(SENTENCE, DecodeOptions(method="beam", beam_size=4)).translation
+    assert "beam search, width 4, length-normalised" in page.text("#summary")
+    want = DecodeOptions(method="beam", beam_size=4, length_normalize=True)
+    assert page.french() == registry.get("default").translate(SENTENCE, want).translation
     assert page.text("#nbest")  # beam search shows its n-best list
     page.find("#copy-link-btn").click()
     page.wait.until(lambda d: "?" in page.value("#share-link textarea, #share-link input"))
@@ -442,8 +443,8 @@ def test_compare_keeps_the_french_of_a_model_whose_trained_length_is_exceeded(li
     assert "error" not in table.lower()
     recipe = registry.get("recipe")
     assert len(sentence) > recipe.vocab.max_encoder_seq_length
-    for method in ("greedy", "beam 4"):
-        french = recipe.translate(sentence, DecodeOptions(method=method.split()[0], beam_size=4)).translation
+    for options in (DecodeOptions(), COMPARE_BEAM_OPTIONS):
+        french = recipe.translate(sentence, options).translation
         assert french in table
     flagged = browser.find_elements(*page._css("#compare-table tr.warned"))
     assert flagged and all("⚠ warning: input is 50 characters long" in row.text for row in flagged)

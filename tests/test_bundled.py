@@ -40,3 +40,18 @@ def test_default_beats_the_recipe_on_the_same_heldout_split():
     assert default["sentences_fingerprint"] == recipe["sentences_fingerprint"]
     assert default["greedy"]["chrf"] >= recipe["greedy"]["chrf"] + 8
     assert default["beam4"]["chrf"] > default["greedy"]["chrf"]
+
+
+def test_default_is_no_worse_than_attention_in_any_tier_and_better_on_everyday_sentences():
+    """The large default replaced `attention`; both were scored by `evaluate --write` on the same sentences."""
+    default, attention = (checkpoint.read_metadata(checkpoint.bundled_path(name)) for name in ("default", "attention"))
+    for key in ("evaluation", "evaluation_visitor"):
+        assert default[key]["sentences_fingerprint"] == attention[key]["sentences_fingerprint"]
+        for run in ("greedy", "beam4"):
+            ours, theirs = default[key][run], attention[key][run]
+            assert ours["chrf"] >= theirs["chrf"] and ours["exact_match"] >= theirs["exact_match"]
+            for tier, figures in theirs.get("tiers", {}).items():
+                if figures.get("chrf") is not None:
+                    assert ours["tiers"][tier]["chrf"] >= figures["chrf"]
+    visitor = default["evaluation_visitor"]["greedy"]["chrf"] - attention["evaluation_visitor"]["greedy"]["chrf"]
+    assert visitor >= 5

@@ -15,8 +15,12 @@ from model.translator import Translator
 # Human names for the bundled checkpoints, for the model selector, the Compare view and the intro.
 # Any other source (a directory, hf://owner/repo) is shown by its source string.
 MODEL_NAMES = {
-    "default": ("Attention (default)", "a bidirectional encoder with attention, trained on the whole corpus"),
-    "attention": ("Attention (default)", "a bidirectional encoder with attention, trained on the whole corpus"),
+    "default": ("Large attention (default)", "two bidirectional encoder layers of 384 units with attention, "
+                "label smoothing, trained on the whole corpus until validation loss stopped improving"),
+    "large": ("Large attention (default)", "two bidirectional encoder layers of 384 units with attention, "
+              "label smoothing, trained on the whole corpus until validation loss stopped improving"),
+    "attention": ("Attention", "one bidirectional encoder layer of 256 units with attention, trained on the whole "
+                  "corpus"),
     "fast": ("Masked LSTM (fast)", "the recipe's network with embeddings, masking and 6× the data; no attention"),
     "recipe": ("keras.io recipe (baseline)", "the keras.io lstm_seq2seq recipe as published: 10,000 pairs, one-hot"),
 }
@@ -41,7 +45,7 @@ def greedy_chrf(metadata: dict | None) -> float | None:
 
 
 def model_label(source: str, metadata: dict | None = None) -> str:
-    """What the selector shows: 'Attention (default) · chrF 48.2 held-out · 55.0 everyday' (greedy
+    """What the selector shows: 'Large attention (default) · chrF 62.5 held-out · 55.0 everyday' (greedy
     decoding; the everyday figure only where the visitor set was scored)."""
     name = MODEL_NAMES.get(source, (source, ""))[0]
     chrf, everyday = greedy_chrf(metadata), _chrf(metadata, "evaluation_visitor")

@@ -25,7 +25,7 @@ ERROR_MARK, WARNING_MARK = "✖", "⚠"
 def method_text(options: DecodeOptions) -> str:
     """The decoding method and its settings, as the summary line states them."""
     if options.method == "beam":
-        return f"beam search, width {options.beam_size}"
+        return f"beam search, width {options.beam_size}" + (", length-normalised" if options.length_normalize else "")
     if options.method == "sample":
         return f"sampling, temperature {options.temperature:g}, seed {options.seed}"
     return "greedy (the most likely character at each step)"

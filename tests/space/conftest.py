@@ -15,16 +15,6 @@ from tests.space.live import launch
 
 
 @pytest.fixture(scope="module")
-def fast_path(random_fast_checkpoint) -> str:
-    return str(random_fast_checkpoint)
-
-
-@pytest.fixture(scope="module")
-def recipe_path(random_checkpoint) -> str:
-    return str(random_checkpoint)
-
-
-@pytest.fixture(scope="module")
 def translator(fast_path):
     """The app's active model in these tests."""
     return load_source(fast_path)

@@ -20,7 +20,7 @@ from model import DecodeOptions, load_source, validation
 from model.batch_files import MAX_BATCH_BYTES
 from model.registry import ModelRegistry
 from space import Handlers, build_demo
-from space.handlers import COMPARE_BEAM
+from space.handlers import COMPARE_BEAM_LABEL, COMPARE_BEAM_OPTIONS
 from space.options import APP_DEFAULT_OPTIONS
 from space.views import models as model_views
 
@@ -65,16 +65,17 @@ def test_api_translate(client, registry, translator):
 
 
 def test_api_translate_with_keyword_defaults(client, translator):
-    # Options left out take the page's defaults (APP_DEFAULT_OPTIONS: beam search, width 4).
+    # Options left out take the page's defaults (APP_DEFAULT_OPTIONS: beam search, width 4, normalised).
     expected = translator.translate(GOOD, APP_DEFAULT_OPTIONS).translation
     assert client.predict(text=GOOD, api_name="/translate")["translation"] == expected
 
 
-def test_api_translate_with_only_text_decodes_with_beam_search_width_4(client, translator):
-    """Issue 17: the API's default decoding is beam search, width 4, no length normalisation."""
+def test_api_translate_with_only_text_decodes_with_length_normalised_beam_search_width_4(client, translator):
+    """Issue 17: the API's default decoding is the best measured: beam search, width 4, length-normalised."""
     result = client.predict(text=GOOD, api_name="/translate")
     assert result["options"]["method"] == "beam" and result["options"]["beam_size"] == 4
-    beam4 = translator.translate(GOOD, DecodeOptions(method="beam", beam_size=4, length_normalize=False))
+    assert result["options"]["length_normalize"] is True
+    beam4 = translator.translate(GOOD, DecodeOptions(method="beam", beam_size=4, length_normalize=True))
     assert result["translation"] == beam4.translation and len(result["nbest"]) == 4
     assert [e["translation"] for e in result["nbest"]] == [e["translation"] for e in beam4.nbest]
     greedy = client.predict(text=GOOD, method="greedy", api_name="/translate")  # still selectable
@@ -83,7 +84,7 @@ def test_api_translate_with_only_text_decodes_with_beam_search_width_4(client, t
 
 def test_api_beam_search_returns_the_nbest_list(client, registry, translator):
     nbest = call(client, GOOD, registry.active, method="beam", beam_size=3)["nbest"]
-    expected = translator.translate(GOOD, DecodeOptions(method="beam", beam_size=3))
+    expected = translator.translate(GOOD, DecodeOptions(method="beam", beam_size=3, length_normalize=True))
     assert [e["translation"] for e in nbest] == [e["translation"] for e in expected.nbest]
     assert [e["score"] for e in nbest] == [pytest.approx(e["score"], abs=1e-4) for e in expected.nbest]
 
@@ -122,9 +123,9 @@ def test_api_compare_runs_every_offered_model_with_greedy_and_beam(client, regis
     for source in loaded:
         translator = load_source(source)
         greedy = translator.translate(GOOD, DecodeOptions(top_k=1))
-        beam = translator.translate(GOOD, DecodeOptions(method="beam", beam_size=COMPARE_BEAM, top_k=1))
+        beam = translator.translate(GOOD, COMPARE_BEAM_OPTIONS)
         mine = [r for r in rows if r["model"] == model_views.model_label(source)]
-        assert [r["method"] for r in mine] == ["greedy", f"beam {COMPARE_BEAM}"]
+        assert [r["method"] for r in mine] == ["greedy", COMPARE_BEAM_LABEL]
         assert [r["french"] for r in mine] == [greedy.translation, beam.translation]
         assert mine[0]["log_prob"] == pytest.approx(greedy.score, abs=1e-3)
         assert all(r["chrf"] is not None and 0 <= r["chrf"] <= 100 for r in mine)
@@ -180,8 +181,8 @@ def test_api_score_with_empty_french_scores_the_models_own_translation_and_says_
     own = translator.translate(GOOD, APP_DEFAULT_OPTIONS)
     assert result["translation"] == own.translation
     assert result["score"] == pytest.approx(translator.score(GOOD, own.translation).score, abs=1e-4)
-    assert result["warnings"] == ["no French was given, so the model's own translation (beam search, width 4) "
-                                  "was scored"]
+    assert result["warnings"] == ["no French was given, so the model's own translation (beam search, width 4, "
+                                  "length-normalised) was scored"]
 
 
 @pytest.mark.parametrize("kwargs, words", [

@@ -34,7 +34,7 @@ def test_translate_handler_returns_the_translation_as_json(handlers, translator,
 
 def test_a_request_without_a_method_gets_the_app_default_and_greedy_stays_selectable(handlers, translator, registry):
     result = asyncio.run(handlers.translate(GOOD, registry.active))
-    assert result["options"] == as_values(APP_DEFAULT_OPTIONS)
+    assert result["options"] == {**as_values(APP_DEFAULT_OPTIONS), "length_normalize": True}
     assert (result["options"]["method"], result["options"]["beam_size"]) == ("beam", 4)
     assert result["translation"] == translator.translate(GOOD, APP_DEFAULT_OPTIONS).translation and result["nbest"]
     greedy = asyncio.run(handlers.translate(GOOD, registry.active, method="greedy"))
@@ -44,7 +44,7 @@ def test_a_request_without_a_method_gets_the_app_default_and_greedy_stays_select
 def test_the_page_handler_fills_every_output(handlers, translator, registry):
     french, step_view, steps, nbest, summary, capitalize = asyncio.run(
         handlers.translate_page(GOOD, registry.active, "beam", 3, 1.0, 0, 4, False, True, True, False))
-    expected = translator.translate(GOOD, DecodeOptions(method="beam", beam_size=3, top_k=4))
+    expected = translator.translate(GOOD, DecodeOptions(method="beam", beam_size=3, top_k=4, length_normalize=True))
     assert french == expected.translation
     assert step_view.count('class="pv-char ') == len(expected.steps)
     assert len(steps["data"]) == len(expected.steps)
@@ -124,7 +124,7 @@ GREEDY = ("greedy", 4, 1.0, 0, 5, False, True, True, False)  # the page's option
 def test_the_page_translates_with_a_prefix_and_marks_its_characters_as_given(handlers, translator, registry):
     french, step_view, steps, nbest, summary, _ = asyncio.run(
         handlers.translate_page(GOOD, registry.active, "beam", 3, 1.0, 0, 5, False, True, True, False, "Va"))
-    expected = translator.translate(GOOD, DecodeOptions(method="beam", beam_size=3), prefix="Va")
+    expected = translator.translate(GOOD, DecodeOptions(method="beam", beam_size=3, length_normalize=True), prefix="Va")
     assert french == expected.translation and french.startswith("Va")
     assert len(re.findall(r'class="pv-char [^"]*pv-given"', step_view)) == 2
     assert "bar above: given by you" in step_view  # the legend's entry

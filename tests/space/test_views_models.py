@@ -83,9 +83,10 @@ def test_no_visitor_figures_no_visitor_line(translator, visitor):
 
 def test_the_selector_and_the_intro_name_the_everyday_figure_only_when_recorded():
     both = {"evaluation": HELD_OUT, "evaluation_visitor": VISITOR}
-    assert model_views.model_label("default", both) == "Attention (default) · chrF 48.2 held-out · 41.0 everyday"
-    assert model_views.model_label("default", {"evaluation": HELD_OUT}) == "Attention (default) · chrF 48.2 held-out"
-    assert model_views.model_label("default", None) == "Attention (default)"
+    assert model_views.model_label("default", both) == "Large attention (default) · chrF 48.2 held-out · 41.0 everyday"
+    assert model_views.model_label("default", {"evaluation": HELD_OUT}) == "Large attention (default) · chrF 48.2 held-out"
+    assert model_views.model_label("default", None) == "Large attention (default)"
+    assert model_views.model_label("attention", None) == "Attention"
     assert ("On everyday sentences written for this project, outside the corpus, it scores **41.0**."
             in model_views.intro(both))
     assert "everyday" not in model_views.intro({"evaluation": HELD_OUT})
