@@ -61,6 +61,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     group.add_argument("--min-delta", type=float, help="how much lower a validation loss must be to count as better (large: 0.001)")
     group.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction, default=None,
                        help="compute in bfloat16 over float32 weights (large: on; 2.4x faster per batch on CPUs with AMX)")
+    group.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=None,
+                       help="compile training steps with XLA (off: 3x slower per pair on a 2-core CPU, "
+                            "benchmarks/epoch_time.py; try it on a GPU)")
     group.add_argument("--average-last", type=int,
                        help="also try the mean of the last N epochs' weights; kept if its validation loss is lower (large: 3)")
     parser.add_argument("--tiny", action="store_true", help="a seconds-long run on a few hundred pairs, for trying things out")
@@ -81,7 +84,8 @@ def build_config(args: argparse.Namespace):
 
     names = ("num_samples", "epochs", "batch_size", "latent_dim", "embedding_dim", "dropout", "validation_split",
              "optimizer", "learning_rate", "early_stopping_patience", "max_input_length", "seed", "encoder_layers",
-             "label_smoothing", "lr_schedule", "lr_patience", "min_delta", "mixed_precision", "average_last")
+             "label_smoothing", "lr_schedule", "lr_patience", "min_delta", "mixed_precision", "jit_compile",
+             "average_last")
     config = preset(args.recipe, tiny=args.tiny, data=args.data, **{name: getattr(args, name) for name in names})
     config.validate()
     return config
