@@ -21,6 +21,7 @@ import os
 import select
 import shlex
 import sys
+import time
 from typing import Any, Callable, Iterator
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter is noise here
@@ -33,6 +34,13 @@ MAX_INPUT_CHARS = 1000  # a long sentence fits 10 times over; a 1 MB line used t
 BATCH_LINES = 256  # lines per engine call when they arrive together; one call costs about its longest line
 READ_CHUNK = 64 * 1024  # bytes per read: a file comes in big chunks (big batches), a terminal line by line
 SIGNAL_CHECK_S = 0.25  # how often a read that waits on stdin wakes to see whether Ctrl-C arrived
+# The compiled kernels (model/backends.py) load only once they pay: loading costs about 0.6 s of CPU,
+# mostly importing numba with the GIL held, and competes with the two threads that translate a file,
+# while at batches of 256 the kernels save only 10-27% over NumPy. A file of 3,000 lines took 1.8-2.1 s
+# with the kernels loading beside it and 1.2-1.3 s without (attention, 2 cores). So the CLI loads them
+# when it waits for input (typing, a slow pipe: the cores are idle then, and batch 1 gains most), or
+# once it has translated for KERNELS_AFTER_S (a long file, where they repay their cost).
+KERNELS_AFTER_S = 5.0
 EXIT_OK, EXIT_SOME_FAILED, EXIT_CANNOT_RUN, EXIT_INTERRUPTED = 0, 1, 2, 130  # 130 = 128 + SIGINT, as shells use
 TRANSLATE_EPILOG = f"""\
 input limit: a line (or argument) over {MAX_INPUT_CHARS} characters gets an error instead of a translation.
@@ -155,8 +163,9 @@ def _decode_line(raw: bytes, max_chars: int) -> str | InputError:
     return _too_long(max_chars) if len(text) > max_chars else text
 
 
-def _wait_readable(fd: int) -> None:
-    """Return once `fd` has input (or end of file), waking every SIGNAL_CHECK_S meanwhile.
+def _wait_readable(fd: int, on_idle: Callable[[], None] | None = None) -> None:
+    """Return once `fd` has input (or end of file), waking every SIGNAL_CHECK_S meanwhile; call
+    `on_idle` first if it has none yet (the program is about to wait).
 
     The kernel may deliver Ctrl-C to any thread that does not block it: BLAS's worker threads and the
     engine's decode threads (translator.PARALLEL_THREADS) included. Then only a flag is set, and a main
@@ -165,11 +174,14 @@ def _wait_readable(fd: int) -> None:
     """
     if os.name != "posix":
         return
+    if on_idle is not None and not select.select([fd], [], [], 0)[0]:
+        on_idle()
     while not select.select([fd], [], [], SIGNAL_CHECK_S)[0]:
         pass
 
 
-def stdin_lines(fd: int, max_chars: int = MAX_INPUT_CHARS) -> Iterator[list[tuple[int, str | InputError]]]:
+def stdin_lines(fd: int, max_chars: int = MAX_INPUT_CHARS,
+                on_idle: Callable[[], None] | None = None) -> Iterator[list[tuple[int, str | InputError]]]:
     """Read `fd` as lines of UTF-8 and yield, after every read, the lines it completed.
 
     `os.read` returns whatever has arrived, so a line written by a pipe or typed at a terminal is
@@ -180,6 +192,7 @@ def stdin_lines(fd: int, max_chars: int = MAX_INPUT_CHARS) -> Iterator[list[tupl
     Args:
         fd: file descriptor to read, e.g. `sys.stdin.fileno()`.
         max_chars: longest line, in characters, that is returned as text.
+        on_idle: called before a read that would wait for input.
 
     Yields:
         Lists of (line number from 1, the line's text or the InputError that replaces it).
@@ -189,7 +202,7 @@ def stdin_lines(fd: int, max_chars: int = MAX_INPUT_CHARS) -> Iterator[list[tupl
     skipping = False  # inside a line already known to be too long: drop bytes up to its newline
     number = 0
     while True:
-        _wait_readable(fd)
+        _wait_readable(fd, on_idle)
         chunk = os.read(fd, READ_CHUNK)
         at_eof = not chunk
         if at_eof and (pending or skipping):
@@ -268,11 +281,20 @@ def _to_stderr(line: str) -> None:
 
 
 def _answer_all(batches: Iterator[list[Item]], run: Callable[[list], list], jsonl: bool, tally: _Tally) -> int:
-    """Answer batches as they come, BATCH_LINES items per engine call; the exit status."""
+    """Answer batches as they come, BATCH_LINES items per engine call; the exit status. After
+    KERNELS_AFTER_S of answering, the compiled kernels may load (see KERNELS_AFTER_S)."""
+    began = time.monotonic()
     for batch in batches:
         for begin in range(0, len(batch), BATCH_LINES):
             _write_results(batch[begin : begin + BATCH_LINES], run, jsonl, tally)
+            if time.monotonic() - began >= KERNELS_AFTER_S:
+                backends.allow_loading()
     return EXIT_SOME_FAILED if tally.failed else EXIT_OK
+
+
+def _read_stdin(fd: int) -> Iterator[list[tuple[int, str | InputError]]]:
+    """stdin_lines for translate and score: waiting for input is when the kernels load."""
+    return stdin_lines(fd, on_idle=backends.allow_loading)
 
 
 def _guarded(body: Callable[[], int], tally: _Tally) -> int:
@@ -303,6 +325,7 @@ def _read_options(args) -> DecodeOptions | None:
 
 def cmd_translate(args) -> int:
     tally = _Tally()
+    backends.defer_loading()  # the kernels load once they pay: see KERNELS_AFTER_S
 
     def body() -> int:
         options = _read_options(args)
@@ -326,7 +349,7 @@ def cmd_translate(args) -> int:
                      for i, s in enumerate(args.sentences, 1)]
             batches: Iterator[list[Item]] = iter([items])
         else:
-            batches = ([(f"line {n}", *_request(item)) for n, item in lines] for lines in stdin_lines(sys.stdin.fileno()))
+            batches = ([(f"line {n}", *_request(item)) for n, item in lines] for lines in _read_stdin(sys.stdin.fileno()))
         return _answer_all(batches, run, args.jsonl, tally)
 
     return _guarded(body, tally)
@@ -350,6 +373,7 @@ def _pair(item: str | InputError) -> tuple[str | None, tuple[str, str] | InputEr
 
 def cmd_score(args) -> int:
     tally = _Tally()
+    backends.defer_loading()  # the kernels load once they pay: see KERNELS_AFTER_S
 
     def body() -> int:
         options = _read_options(args)
@@ -366,7 +390,7 @@ def cmd_score(args) -> int:
             translator = _load(args.model, args.vocab_data)
             if translator is None:
                 return EXIT_CANNOT_RUN
-            batches = ([(f"line {n}", *_pair(item)) for n, item in lines] for lines in stdin_lines(fd))
+            batches = ([(f"line {n}", *_pair(item)) for n, item in lines] for lines in _read_stdin(fd))
             return _answer_all(batches, lambda pairs: translator.score_batch(pairs, options), True, tally)
         finally:
             if args.input is not None:

@@ -23,6 +23,11 @@ Which one serves is decided here and nowhere else, by the CL_S2S_ENGINE environm
                 every translation, the first included, comes from the same engine (evaluation runs).
   numpy         the NumPy engine only; numba is never imported.
 
+A program may defer the loading (`defer_loading`) until it will pay, and say when (`allow_loading`):
+the CLI does, since loading (about 0.6 s of CPU, mostly importing numba, much of it holding the
+GIL) costs a short run more than the kernels save; see model/__main__.py. Deferral applies to auto
+only: `wait()`, and CL_S2S_ENGINE=numba, load at once.
+
 The kernels are cached beside model/kernels.py (numba's __pycache__); where the package is read-only
 they are cached under $XDG_CACHE_HOME (~/.cache) or the temporary directory instead (`cache_dir`),
 unless NUMBA_CACHE_DIR says where.
@@ -234,6 +239,7 @@ _loaded = threading.Event()
 _kernels: Any = None
 _error: BaseException | None = None
 _cache_dir: str | None = None
+_deferred = False  # auto: start_loading() waits for allow_loading() (defer_loading)
 
 
 def requested() -> str:
@@ -302,11 +308,30 @@ def _load() -> None:
         _loaded.set()
 
 
+def defer_loading() -> None:
+    """Under CL_S2S_ENGINE=auto, start no loading until `allow_loading()`; the NumPy engine serves
+    meanwhile. For a program that knows better than a model's creation when loading pays (the CLI)."""
+    global _deferred
+    _deferred = True
+
+
+def allow_loading() -> None:
+    """End a deferral and start loading the kernels (a no-op where they are loading or loaded)."""
+    global _deferred
+    _deferred = False
+    start_loading()
+
+
 def start_loading() -> None:
-    """Start loading the kernels in a background thread, once (never for CL_S2S_ENGINE=numpy)."""
-    global _loader
-    if requested() == "numpy":
+    """Start loading the kernels in a background thread, once (never for CL_S2S_ENGINE=numpy, and
+    not yet under auto while `defer_loading()` holds)."""
+    if requested() == "numpy" or (_deferred and requested() == "auto"):
         return
+    _start()
+
+
+def _start() -> None:
+    global _loader
     with _lock:
         if _loader is None:
             _loader = threading.Thread(target=_load, name="engine-kernels", daemon=True)
@@ -317,7 +342,7 @@ def wait(timeout: float | None = None) -> bool:
     """Wait for the kernels (started if need be); whether they are ready. Always False for numpy."""
     if requested() == "numpy":
         return False
-    start_loading()
+    _start()
     _loaded.wait(timeout)
     return _kernels is not None
 

@@ -250,3 +250,44 @@ def test_translate_imports_neither_tensorflow_nor_keras(model_dir):
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
     assert "model.translator" in imported  # the report is real
     assert not {name for name in imported if name.split(".")[0] in ("tensorflow", "keras", "tf_keras")}
+
+
+# --- when the compiled kernels load (model/__main__.py, KERNELS_AFTER_S) ---------------------------
+
+
+def _imported(stderr: str) -> set[str]:
+    return {line.rsplit("|", 1)[-1].strip() for line in stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_a_file_read_at_once_is_translated_without_loading_the_kernels(model_dir, tmp_path):
+    # Under auto, a short file is done before the kernels could repay their loading: numba is never imported.
+    lines = tmp_path / "lines.txt"
+    lines.write_text("Go.\nHi.\nRun!\n" * 50, encoding="utf-8")
+    with lines.open("rb") as stdin:
+        proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "model", "translate", "--model", model_dir],
+                              stdin=stdin, capture_output=True, text=True, cwd=REPO,
+                              env=cli_env(CL_S2S_ENGINE="auto"), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout.splitlines()) == 150
+    imported = _imported(proc.stderr)
+    assert "model.translator" in imported  # the report is real
+    assert "numba" not in imported and "model.kernels" not in imported
+
+
+@posix_only
+def test_waiting_for_input_loads_the_kernels_and_the_answer_still_comes(model_dir):
+    # stdin stays open with nothing written: the CLI is idle, which is when the kernels load.
+    proc = subprocess.Popen([sys.executable, "-X", "importtime", "-m", "model", "translate", "--model", model_dir],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
+                            env=cli_env(CL_S2S_ENGINE="auto"), bufsize=0)
+    try:
+        seen = []
+        while not any(line.rstrip().endswith("model.kernels") for line in seen):
+            seen.append(read_line(proc.stderr, START_S).decode())  # -X importtime reports each import as it ends
+        send(proc, "Go.\n")
+        assert read_line(proc.stdout, ANSWER_S).strip()
+        proc.stdin.close()
+        assert proc.wait(timeout=ANSWER_S) == 0
+    finally:
+        proc.kill()
+        proc.wait()
