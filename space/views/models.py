@@ -79,6 +79,24 @@ def about(sources: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def _training_line(meta: dict) -> str | None:
+    """'- Training: 4.1 h, best epoch 26, weights averaged over epochs 27–29, resumed 0 times', from
+    what train.py recorded; None where it recorded no training time."""
+    seconds = meta.get("training_time_s")
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+        return None
+    parts = [f"{seconds / 3600:.1f} h" if seconds >= 5400 else f"{seconds / 60:.0f} min"]
+    if isinstance(meta.get("best_epoch"), int):
+        parts.append(f"best epoch {meta['best_epoch']}")
+    averaging = meta.get("checkpoint_averaging") or {}
+    if averaging.get("kept") and averaging.get("epochs"):
+        epochs = averaging["epochs"]
+        parts.append(f"weights averaged over epochs {epochs[0]}–{epochs[-1]}")
+    if isinstance(meta.get("resumptions"), int):
+        parts.append(f"resumed {meta['resumptions']} time{'' if meta['resumptions'] == 1 else 's'}")
+    return "- Training: " + ", ".join(parts)
+
+
 def describe_model(source: str, translator: Translator | None) -> str:
     """Markdown card of a model: training data, epochs and held-out scores from its metadata."""
     if translator is None:
@@ -97,6 +115,9 @@ def describe_model(source: str, translator: Translator | None) -> str:
     if epochs is not None:
         extra = f" of {train['epochs']} planned" if "epochs" in train and train["epochs"] != epochs else ""
         lines.append(f"- Epochs: {epochs}{extra}; latent_dim {train.get('latent_dim', translator.config.latent_dim)}")
+    training = _training_line(meta)
+    if training:
+        lines.append(training)
     lines.append(
         f"- Vocabulary: {vocab.num_encoder_tokens} English / {vocab.num_decoder_tokens} French characters; "
         f"trained on inputs up to {vocab.max_encoder_seq_length} characters"

@@ -105,3 +105,15 @@ def test_model_panel_names_the_decoding_engine(translator, monkeypatch):
     card = model_views.describe_model("tiny", translator)
     assert "- Decoding engine: compiled kernels (numba)" in card
     assert "Decoding engine: the NumPy engine (CL_S2S_ENGINE=numpy)" not in card
+
+
+def test_the_model_panel_says_how_long_training_took_and_how_it_ended(translator):
+    metadata = {"training_time_s": 14823.5, "best_epoch": 26, "resumptions": 2,
+                "checkpoint_averaging": {"epochs": [27, 28, 29], "kept": True}}
+    card = _with_metadata(translator, metadata)
+    assert ("- Training: 4.1 h, best epoch 26, weights averaged over epochs 27–29, resumed 2 times"
+            in card.split("\n"))
+    short = _with_metadata(translator, {"training_time_s": 1794.0, "resumptions": 1,
+                                        "checkpoint_averaging": {"epochs": [3, 4], "kept": False}})
+    assert "- Training: 30 min, resumed 1 time" in short.split("\n")  # averaging tried but not kept: not claimed
+    assert "Training:" not in _with_metadata(translator, {})
