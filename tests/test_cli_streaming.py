@@ -243,20 +243,21 @@ def test_a_closed_output_pipe_ends_the_run_quietly(model_dir):
         proc.wait()
 
 
+def _imported(stderr: str) -> set[str]:
+    """The modules `python -X importtime` reported importing."""
+    return {line.rsplit("|", 1)[-1].strip() for line in stderr.splitlines() if line.startswith("import time:")}
+
+
 def test_translate_imports_neither_tensorflow_nor_keras(model_dir):
     proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "model", "translate", "--model", model_dir, "Go."],
                           capture_output=True, text=True, cwd=REPO, env=cli_env(), timeout=120)
     assert proc.returncode == 0, proc.stderr
-    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    imported = _imported(proc.stderr)
     assert "model.translator" in imported  # the report is real
     assert not {name for name in imported if name.split(".")[0] in ("tensorflow", "keras", "tf_keras")}
 
 
 # --- when the compiled kernels load (model/__main__.py, KERNELS_AFTER_S) ---------------------------
-
-
-def _imported(stderr: str) -> set[str]:
-    return {line.rsplit("|", 1)[-1].strip() for line in stderr.splitlines() if line.startswith("import time:")}
 
 
 def test_a_file_read_at_once_is_translated_without_loading_the_kernels(model_dir, tmp_path):

@@ -14,11 +14,11 @@ from model.translator import Translator
 
 # Human names for the bundled checkpoints, for the model selector, the Compare view and the intro.
 # Any other source (a directory, hf://owner/repo) is shown by its source string.
+_LARGE = ("Large attention (default)", "two bidirectional encoder layers of 384 units with attention, label "
+          "smoothing, trained on the whole corpus until validation loss stopped improving")
 MODEL_NAMES = {
-    "default": ("Large attention (default)", "two bidirectional encoder layers of 384 units with attention, "
-                "label smoothing, trained on the whole corpus until validation loss stopped improving"),
-    "large": ("Large attention (default)", "two bidirectional encoder layers of 384 units with attention, "
-              "label smoothing, trained on the whole corpus until validation loss stopped improving"),
+    "default": _LARGE,
+    "large": _LARGE,
     "attention": ("Attention", "one bidirectional encoder layer of 256 units with attention, trained on the whole "
                   "corpus"),
     "fast": ("Masked LSTM (fast)", "the recipe's network with embeddings, masking and 6× the data; no attention"),
