@@ -200,17 +200,23 @@ class Recorder:
     def __exit__(self, *exc):
         del self.weights.start, self.weights.decode_step  # back to the class's methods
 
-    def _lstms(self):
+    def _lstms(self) -> list[tuple]:
+        """(LSTM, backwards, stacked): every encoder LSTM, bottom layer first. A stacked layer reads
+        the layer below's outputs, through an input product over every position (inference.run_lstm)."""
         w = self.weights
         if hasattr(w, "encoder"):
-            return [(w.encoder, False)]
-        return [(w.encoder_forward, False)] + ([(w.encoder_backward, True)] if w.encoder_backward is not None else [])
+            return [(w.encoder, False, False)]
+        layers = [(w.encoder_forward, w.encoder_backward), *getattr(w, "encoder_stack", ())]
+        return [(lstm, backwards, depth > 0) for depth, pair in enumerate(layers)
+                for lstm, backwards in zip(pair, (False, True)) if lstm is not None]
 
     def _encoder(self, lengths: np.ndarray, time_steps: int) -> None:
         lengths = np.minimum(lengths, time_steps)
         products, tanh = [], []
-        for lstm, backwards in self._lstms():
+        for lstm, backwards, stacked in self._lstms():
             u = lstm.units
+            if stacked:
+                products.append((len(lengths) * time_steps, lstm.input_table.shape[0], 4 * u))
             active = [int((lengths > t).sum()) for t in range(time_steps)]
             steps = [n for n in (active[::-1] if backwards else active) if n]
             # The first step starts from zero states, where h U = 0: the engine skips that product.

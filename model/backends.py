@@ -10,6 +10,10 @@ under. Two backends implement it over the same weights (model/inference.py's lay
   numba  `CompiledEngine`, model/kernels.py: each step one compiled call for batches of fewer than
          GEMM_FROM rows (batch 1, beam search), and BLAS products with compiled element-wise
          kernels for bigger batches; greedy decoding of a small batch is one compiled call.
+         A model whose decoder weights outgrow a core's L2 cache runs a small batch's steps split
+         across two cores (model/split_kernels.py, the same floats) while it is the process's only
+         translation (`Translating`): a visitor alone gets both cores, and under load every
+         request keeps one of its own.
 
 Which one serves is decided here and nowhere else, by the CL_S2S_ENGINE environment variable:
 
@@ -70,6 +74,50 @@ LOADER_SWITCH_INTERVAL_S = 0.001
 # CLI's 3,000 lines took 2.14 s instead of 2.66 s (median of 8, interleaved). On an idle core (a
 # server starting, a terminal) the loader runs as fast as before.
 LOADER_NICE = 10
+# A core's L2 cache where Linux does not say (/sys/devices/system/cpu/cpu0/cache). The decoder's
+# weights are read once a step; beyond L2 a core streams them from L3, and split across two cores
+# each half stays in its core's L2 (`large`, 3.1 MB a step: 108 against 55 microseconds a step,
+# benchmarks/engine_speed.py). Within L2 the split saves too little to pay for its two parallel
+# regions a step (`attention`, 1.4 MB: 35 against 34).
+DEFAULT_L2_BYTES = 2 * 1024 * 1024
+
+
+def l2_cache_bytes(cpu: Path = Path("/sys/devices/system/cpu/cpu0/cache")) -> int:
+    """The L2 cache of one core, as Linux reports it, else DEFAULT_L2_BYTES."""
+    try:
+        for index in cpu.glob("index*"):
+            if (index / "level").read_text().strip() == "2":
+                size = (index / "size").read_text().strip().upper()
+                scale = {"K": 1024, "M": 1024 * 1024}.get(size[-1:], 1)
+                return int(size.rstrip("KM")) * scale
+    except (OSError, ValueError):
+        pass
+    return DEFAULT_L2_BYTES
+
+
+class Translating:
+    """Context manager around each batch a compiled engine encodes and decodes (`StepEngine.threads`):
+    BLAS on inference.BLAS_THREADS threads, and a count of the batches running in this process, so
+    that a batch can take a second core for its steps only while no other batch runs."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.running = 0
+
+    def __enter__(self) -> None:
+        blas_threads.__enter__()
+        with self._lock:
+            self.running += 1
+
+    def __exit__(self, *exc) -> None:
+        with self._lock:
+            self.running -= 1
+
+    def alone(self) -> bool:
+        return self.running == 1
+
+
+translating = Translating()
 
 
 class StepEngine(Protocol):
@@ -122,9 +170,9 @@ class CompiledEngine:
     """
 
     backend = "numba"
-    threads = blas_threads  # the big-batch path and the encoder's projections use BLAS
+    threads = translating  # BLAS (the big-batch path, the encoder's projections), and who else runs
 
-    def __init__(self, weights: Seq2SeqWeights | AttentionWeights, kernels):
+    def __init__(self, weights: Seq2SeqWeights | AttentionWeights, kernels, split_kernels=None):
         self.weights = weights
         self.kernels = kernels
         self.has_attention = weights.has_attention
@@ -138,15 +186,39 @@ class CompiledEngine:
         self._no_context = (np.empty((0, 0, 0), np.float32), np.empty((0, 0, 0), np.float32),
                             np.empty((0, 0), np.float32))
         self._no_weights = np.empty((0, 0), np.float32)
+        # model/split_kernels.py where it loaded; used where the decoder's weights outgrow L2 (see
+        # DEFAULT_L2_BYTES): then a small batch running alone has its decoder steps split and its
+        # bidirectional encoder's two directions side by side, on two cores.
+        self.split = split_kernels
+        self._split_weights = None
+        step_bytes = sum(a.nbytes for a in self._weights[1:])  # all but the table: one row of it a step
+        if (split_kernels is not None and split_kernels.can_split(decoder.units, combine_h.shape[1])
+                and step_bytes > l2_cache_bytes()):
+            self._split_weights = split_kernels.split_weights(*self._weights)
+
+    @property
+    def splits_steps(self) -> bool:
+        """Whether a small batch running alone has its decoder steps split across two cores."""
+        return self._split_weights is not None
+
+    def _splits(self, rows: int) -> bool:
+        """Whether a step of `rows` rows runs on the split kernels: small batches, this one alone."""
+        return self._split_weights is not None and rows < GEMM_FROM and translating.alone()
 
     # --- the encoder ------------------------------------------------------------------------------
 
     def start(self, token_ids, lengths):
-        h, c, context = self.weights.start(token_ids, lengths, run=self._run_lstm)
+        if self.has_attention:
+            h, c, context = self.weights.start(token_ids, lengths, run=self._run_lstm, run_pair=self._run_pair)
+        else:
+            h, c, context = self.weights.start(token_ids, lengths, run=self._run_lstm)
         if not context:
             return h, c, ()
         projected, keys, bias = context
-        return h, c, (_f32(projected), _f32(keys.transpose(0, 2, 1)), _f32(bias))
+        context = (_f32(projected), _f32(keys.transpose(0, 2, 1)), _f32(bias))
+        if self._split_weights is not None and h.shape[0] < GEMM_FROM:  # the split kernels' projections too
+            context += (self.split.split_projected(context[0]),)
+        return h, c, context
 
     def _run_lstm(self, lstm, token_ids, lengths, backwards=False, outputs=True, features=None):
         """inference.run_lstm's contract: compiled per row for small batches, BLAS + compiled cell above."""
@@ -154,6 +226,13 @@ class CompiledEngine:
         batch, time = (np.shape(token_ids) if features is None else features.shape[:2])
         if batch >= GEMM_FROM:
             return run_lstm(lstm, token_ids, lengths, backwards, outputs, features, cell=self._cell)
+        inputs, out, h, c = self._lstm_arrays(lstm, token_ids, features, batch, time, outputs)
+        self.kernels.lstm_rows(inputs, lengths, lstm.fused.recurrent_kernel, backwards, out, h, c)
+        return (out if outputs else None), h, c
+
+    @staticmethod
+    def _lstm_arrays(lstm, token_ids, features, batch: int, time: int, outputs: bool = True) -> tuple:
+        """kernels.lstm_rows' inputs (time, batch, 4u) and its outputs, allocated: (inputs, out, h, c)."""
         fused = lstm.fused
         if features is None:
             inputs = fused.table[np.asarray(token_ids).T]  # (time, batch, 4u)
@@ -164,9 +243,22 @@ class CompiledEngine:
             inputs += bias_in
         u = fused.units
         out = np.empty((batch, time, u), np.float32) if outputs else np.empty((0, 0, 0), np.float32)
-        h, c = np.empty((batch, u), np.float32), np.empty((batch, u), np.float32)
-        self.kernels.lstm_rows(_f32(inputs), lengths, fused.recurrent_kernel, backwards, out, h, c)
-        return (out if outputs else None), h, c
+        return _f32(inputs), out, np.empty((batch, u), np.float32), np.empty((batch, u), np.float32)
+
+    def _run_pair(self, forward, backward, token_ids, lengths, features):
+        """A bidirectional layer's two LSTMs (inference.AttentionWeights.encode's `run_pair`): side by
+        side on two cores (split_kernels.lstm_pair, each direction as lstm_rows computes it) where the
+        decoder's steps are split too (`_splits`), else one after the other."""
+        batch, time = (np.shape(token_ids) if features is None else features.shape[:2])
+        if not self._splits(batch):  # as the decoder's steps: within L2 a second core saves too little
+            return (self._run_lstm(forward, token_ids, lengths, features=features),
+                    self._run_lstm(backward, token_ids, lengths, backwards=True, features=features))
+        lengths = np.ascontiguousarray(lengths, dtype=np.int64)
+        ahead = self._lstm_arrays(forward, token_ids, features, batch, time)
+        behind = self._lstm_arrays(backward, token_ids, features, batch, time)
+        self.split.lstm_pair(ahead[0], behind[0], lengths, forward.fused.recurrent_kernel,
+                             backward.fused.recurrent_kernel, *ahead[1:], *behind[1:])
+        return ahead[1:], behind[1:]
 
     def _cell(self, z, c, u):
         """inference._cell's contract (c None: zero state), in the compiled kernel."""
@@ -186,13 +278,21 @@ class CompiledEngine:
         table, kernel, combine_h, combine_bias, dense_kernel, dense_bias = self._weights
         probs = np.empty((rows, dense_bias.shape[0]), np.float32)
         h_out, c_out = np.empty_like(h), np.empty_like(c)
+        split = self._splits(rows)
+        kernels, model = (self.split, self._split_weights) if split else (self.kernels, self._weights)
         if self.has_attention:
             weights = np.empty((rows, context[2].shape[1]), np.float32)
-            self.kernels.step_rows(tokens, h, c, *context, *self._weights, probs, h_out, c_out, weights)
+            kernels.step_rows(tokens, h, c, *self._context(context, split), *model, probs, h_out, c_out, weights)
             return probs, h_out, c_out, weights
-        self.kernels.step_rows(tokens, h, c, *self._no_context, *self._weights, probs, h_out, c_out,
-                               self._no_weights)
+        kernels.step_rows(tokens, h, c, *self._context(context, split), *model, probs, h_out, c_out,
+                          self._no_weights)
         return probs, h_out, c_out
+
+    def _context(self, context: tuple, split: bool) -> tuple:
+        """The context arrays a decoder kernel takes: start's, with the split projections for a split kernel."""
+        if not context:
+            return (self.split.NO_CONTEXT if split else self._no_context)
+        return (context[3], *context[1:3]) if split else context[:3]
 
     def _blas_step(self, tokens, h, c, context):
         table, kernel, combine_h, combine_bias, dense_kernel, dense_bias = self._weights
@@ -204,7 +304,7 @@ class CompiledEngine:
             logits = matmul(h_out, dense_kernel)
             self.kernels.softmax_rows(logits, dense_bias)
             return logits, h_out, c_out
-        projected, keys, bias = context
+        projected, keys, bias = context[:3]
         attentional = matmul(h_out, combine_h)
         weights = np.empty((tokens.shape[0], bias.shape[1]), np.float32)
         self.kernels.attend_rows(h_out, projected, keys, bias, attentional, combine_bias, weights)
@@ -223,9 +323,10 @@ class CompiledEngine:
             ids, forced_lengths = decoding.padded(prefixes)
         else:
             ids, forced_lengths = np.zeros((batch, 0), np.int64), np.zeros(batch, np.int64)
-        flat, flat_weights, offsets, tokens, positions, probs, lengths = self.kernels.greedy(
-            _f32(h), _f32(c), *(context or self._no_context), *self._weights, start_id, end_id, max_steps,
-            ids, forced_lengths)
+        split = self._splits(batch)
+        kernels, model = (self.split, self._split_weights) if split else (self.kernels, self._weights)
+        flat, flat_weights, offsets, tokens, positions, probs, lengths = kernels.greedy(
+            _f32(h), _f32(c), *self._context(context, split), *model, start_id, end_id, max_steps, ids, forced_lengths)
         return decoding.Decoded.from_flat(flat, flat_weights if self.has_attention else None, offsets, tokens,
                                           positions, lengths, probs,
                                           given=np.minimum(forced_lengths, lengths) if forced else None)
@@ -237,7 +338,9 @@ _lock = threading.Lock()
 _loader: threading.Thread | None = None
 _loaded = threading.Event()
 _kernels: Any = None
+_split_kernels: Any = None  # model/split_kernels.py where a threadsafe threading layer loads
 _error: BaseException | None = None
+_split_error: BaseException | None = None
 _cache_dir: str | None = None
 _deferred = False  # auto: start_loading() waits for allow_loading() (defer_loading)
 
@@ -299,6 +402,7 @@ def _load() -> None:
                 sys.modules["numba"].config.CACHE_DIR = _cache_dir
         from . import kernels  # compiles every kernel, or loads it from the cache
 
+        _load_split_kernels()
         _kernels = kernels
     except Exception as err:  # numba missing or failing: the NumPy engine serves
         _error = err
@@ -306,6 +410,24 @@ def _load() -> None:
     finally:
         sys.setswitchinterval(interval)
         _loaded.set()
+
+
+def _load_split_kernels() -> None:
+    """model/split_kernels.py, where this machine has two cores and numba a threadsafe threading layer;
+    without them the one-core kernels serve every batch."""
+    global _split_kernels, _split_error
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        from . import split_kernels
+
+        if cores < split_kernels.SPLIT or split_kernels.numba.config.NUMBA_NUM_THREADS < split_kernels.SPLIT:
+            raise RuntimeError(f"{cores} core(s), {split_kernels.numba.config.NUMBA_NUM_THREADS} numba thread(s): "
+                               f"the split kernels need {split_kernels.SPLIT}")
+        split_kernels.check()  # launches the threading layer: an error here if none is threadsafe
+        _split_kernels = split_kernels
+    except Exception as err:
+        _split_error = err
+        log.info("decoder steps stay on one core: %s: %s", type(err).__name__, err)
 
 
 def defer_loading() -> None:
@@ -367,7 +489,7 @@ def engine_for(weights: Seq2SeqWeights | AttentionWeights, backend: str) -> Step
     if backend == "numba":
         if not wait():
             raise RuntimeError(f"the compiled engine is unavailable: {_error}")
-        return CompiledEngine(weights, _kernels)
+        return CompiledEngine(weights, _kernels, _split_kernels)
     raise ValueError(f"unknown engine backend {backend!r}: expected numba or numpy")
 
 
@@ -385,5 +507,7 @@ def status() -> dict[str, Any]:
         note = "the NumPy engine while the compiled kernels load"
     return {"requested": choice, "backend": "numba" if ready and choice != "numpy" else "numpy",
             "compiled_ready": ready, "error": None if _error is None else f"{type(_error).__name__}: {_error}",
+            "split_kernels": _split_kernels is not None,
+            "split_error": None if _split_error is None else f"{type(_split_error).__name__}: {_split_error}",
             "numba_cache_dir": (_cache_dir or os.environ.get("NUMBA_CACHE_DIR") or str(Path(__file__).parent / "__pycache__"))
             if choice != "numpy" else None, "description": note}

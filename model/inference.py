@@ -308,21 +308,30 @@ class AttentionWeights:
     # LSTMWeights.input_table is the kernel over the layer below's outputs.
     encoder_stack: tuple[tuple[LSTMWeights, LSTMWeights | None], ...] = ()
 
-    def encode(self, token_ids: np.ndarray, lengths: np.ndarray, run=run_lstm
+    def encode(self, token_ids: np.ndarray, lengths: np.ndarray, run=run_lstm, run_pair=None
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(top encoder layer's outputs at every position, decoder's initial h, c) for a batch of id rows.
 
-        `run` is the LSTM run, `run_lstm` or a backend's own with its contract."""
-        outputs, h, c = self._encoder_layer(self.encoder_forward, self.encoder_backward, token_ids, lengths, None, run)
+        `run` is the LSTM run, `run_lstm` or a backend's own with its contract; `run_pair`, where
+        given, runs a bidirectional layer's two LSTMs, (forward, backward, token_ids, lengths,
+        features) -> (run's result forwards, run's result backwards), for a backend that runs them
+        side by side."""
+        layer = dict(run=run, run_pair=run_pair)
+        outputs, h, c = self._encoder_layer(self.encoder_forward, self.encoder_backward, token_ids, lengths, None, **layer)
         for forward, backward in self.encoder_stack:  # each layer reads the one below at every position
-            outputs, h, c = self._encoder_layer(forward, backward, None, lengths, outputs, run)
+            outputs, h, c = self._encoder_layer(forward, backward, None, lengths, outputs, **layer)
         return outputs, h, c
 
     @staticmethod
-    def _encoder_layer(forward: LSTMWeights, backward: LSTMWeights | None, token_ids, lengths, features, run):
-        outputs, h, c = run(forward, token_ids, lengths, features=features)
+    def _encoder_layer(forward: LSTMWeights, backward: LSTMWeights | None, token_ids, lengths, features, run,
+                       run_pair=None):
+        if backward is not None and run_pair is not None:
+            (outputs, h, c), (back, h_back, c_back) = run_pair(forward, backward, token_ids, lengths, features)
+        else:
+            outputs, h, c = run(forward, token_ids, lengths, features=features)
         if backward is not None:
-            back, h_back, c_back = run(backward, token_ids, lengths, backwards=True, features=features)
+            if run_pair is None:
+                back, h_back, c_back = run(backward, token_ids, lengths, backwards=True, features=features)
             outputs = np.concatenate([outputs, back], axis=2)
             h = np.concatenate([h, h_back], axis=1)
             c = np.concatenate([c, c_back], axis=1)
@@ -334,15 +343,16 @@ class AttentionWeights:
         split = self.keys_kernel.shape[0]
         return (np.ascontiguousarray(self.combine_kernel[:split]), np.ascontiguousarray(self.combine_kernel[split:]))
 
-    def start(self, token_ids: np.ndarray, lengths: np.ndarray, run=run_lstm) -> tuple[np.ndarray, np.ndarray, tuple]:
-        """(h, c, context): per-row arrays that never change while decoding (`run`: as for `encode`).
+    def start(self, token_ids: np.ndarray, lengths: np.ndarray, run=run_lstm, run_pair=None
+              ) -> tuple[np.ndarray, np.ndarray, tuple]:
+        """(h, c, context): per-row arrays that never change while decoding (`run`, `run_pair`: as for `encode`).
 
         The context is (projected, keys, bias): projected_s = e_s W_c(context rows), so that a step's
         [ctx; h] W_c = sum_s a_s projected_s + h W_c(h rows) costs a (time x units) product per row
         instead of an (encoder output + units) x units one; keys k_s = e_s W_a; bias 0 on the input's
         positions and -inf on padding, added to the scores so padding gets weight 0.
         """
-        outputs, h, c = self.encode(token_ids, lengths, run)
+        outputs, h, c = self.encode(token_ids, lengths, run, run_pair)
         batch, time, size = outputs.shape
         rows = outputs.reshape(batch * time, size)  # one 2-D product: a stacked 3-D one is up to 1.7x slower
         keys = (rows @ self.keys_kernel).reshape(batch, time, -1)

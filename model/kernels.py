@@ -14,8 +14,9 @@ work is one compiled call that does all of it, with no Python in between:
 Every row is computed on its own, by the same code, in a fixed order: a row's floats are the same
 whichever rows share its batch, and the same in `greedy` as in `step_rows`, so a forced decoding
 reproduces a free one exactly. Products are accumulated one input unit at a time
-(out[j] += v[k] * m[k, j], k = 0, 1, ...), which vectorises over j without reassociating any sum:
-no `fastmath`, so nothing depends on how LLVM happens to vectorise a loop.
+(out[j] += v[k] * m[k, j], k = 0, 1, ..., four terms per pass over out), which vectorises over j
+without reassociating any sum: no `fastmath`, so nothing depends on how LLVM happens to vectorise a
+loop.
 
 For big batches the matrix products are better done by BLAS (GEMM reuses each weight across rows):
 the engine then multiplies with NumPy and calls the element-wise kernels below (`lstm_cell`,
@@ -91,9 +92,23 @@ def _tanh_inplace(values):
 
 
 @_helper
+def _add_rows4(out, a0, r0, a1, r1, a2, r2, a3, r3):
+    """out += a0 r0 + a1 r1 + a2 r2 + a3 r3, added to each out[j] one term at a time, left to right:
+    the floats of four `out[j] += a * r[j]` passes, with out read and written once instead of four
+    times (the loop is bound by those loads and stores: 1.3x faster on a 384 x 1,536 product here)."""
+    for j in range(out.shape[0]):
+        out[j] = (((out[j] + a0 * r0[j]) + a1 * r1[j]) + a2 * r2[j]) + a3 * r3[j]
+
+
+@_helper
 def _add_product(out, v, m):
     """out += v @ m, one row of m at a time (k = 0, 1, ...): every out[j] sums in the same order."""
-    for k in range(m.shape[0]):
+    inner = m.shape[0]
+    k = 0
+    while k + 4 <= inner:
+        _add_rows4(out, v[k], m[k], v[k + 1], m[k + 1], v[k + 2], m[k + 2], v[k + 3], m[k + 3])
+        k += 4
+    for k in range(k, inner):
         vk = v[k]
         row = m[k]
         for j in range(out.shape[0]):
@@ -103,11 +118,18 @@ def _add_product(out, v, m):
 @_helper
 def _add_products(out, v, m):
     """out[r] += v[r] @ m for every row, as `_add_product` computes it, rows in tiles of ROW_TILE
-    sharing each row of m while it is in the L1 cache."""
+    sharing each four rows of m while they are in the L1 cache."""
     rows = out.shape[0]
     for r0 in range(0, rows, ROW_TILE):
         r1 = min(r0 + ROW_TILE, rows)
-        for k in range(m.shape[0]):
+        inner = m.shape[0]
+        k = 0
+        while k + 4 <= inner:
+            for r in range(r0, r1):
+                vr = v[r]
+                _add_rows4(out[r], vr[k], m[k], vr[k + 1], m[k + 1], vr[k + 2], m[k + 2], vr[k + 3], m[k + 3])
+            k += 4
+        for k in range(k, inner):
             row = m[k]
             for r in range(r0, r1):
                 vk = v[r, k]
@@ -194,6 +216,40 @@ def _step_row(token, h, c, table, kernel, projected, keys_t, bias, combine_h, co
     for v in range(probs.shape[0]):
         probs[v] += dense_bias[v]
     _softmax(probs)
+
+
+@_helper
+def _flatten(all_probs, all_weights, chosen_ids, lengths):
+    """`greedy`'s outputs from every row's steps (all_probs, all_weights: (batch, max_steps, ...)):
+    step t's rows in one array from offsets[t], as `decoding.Decoded.from_flat` reads them."""
+    batch, _, vocab = all_probs.shape
+    time = all_weights.shape[2]
+    steps = 0
+    for r in range(batch):
+        steps = max(steps, lengths[r])
+    sizes = np.zeros(steps, dtype=np.int64)
+    positions = np.zeros((batch, steps), dtype=np.int64)
+    for r in range(batch):
+        for t in range(lengths[r]):
+            positions[r, t] = sizes[t]
+            sizes[t] += 1
+    offsets = np.zeros(steps, dtype=np.int64)
+    total = 0
+    for t in range(steps):
+        offsets[t] = total
+        total += sizes[t]
+    flat_probs = np.empty((total, vocab), dtype=np.float32)
+    flat_weights = np.empty((total, time), dtype=np.float32)
+    tokens = np.zeros((batch, steps), dtype=np.int64)
+    chosen = np.ones((batch, steps), dtype=np.float32)
+    for r in range(batch):
+        for t in range(lengths[r]):
+            row = offsets[t] + positions[r, t]
+            flat_probs[row] = all_probs[r, t]
+            flat_weights[row] = all_weights[r, t]
+            tokens[r, t] = chosen_ids[r, t]
+            chosen[r, t] = all_probs[r, t, chosen_ids[r, t]]
+    return flat_probs, flat_weights, offsets, tokens, positions, chosen, lengths
 
 
 # The weights every decoder kernel takes, in this order (see backends.CompiledEngine):
@@ -292,32 +348,7 @@ def greedy(h0, c0, projected, keys_t, bias, table, kernel, combine_h, combine_bi
             if token == end_id:
                 break
 
-    steps = 0
-    for r in range(batch):
-        steps = max(steps, lengths[r])
-    sizes = np.zeros(steps, dtype=np.int64)
-    positions = np.zeros((batch, steps), dtype=np.int64)
-    for r in range(batch):
-        for t in range(lengths[r]):
-            positions[r, t] = sizes[t]
-            sizes[t] += 1
-    offsets = np.zeros(steps, dtype=np.int64)
-    total = 0
-    for t in range(steps):
-        offsets[t] = total
-        total += sizes[t]
-    flat_probs = np.empty((total, vocab), dtype=np.float32)
-    flat_weights = np.empty((total, time), dtype=np.float32)
-    tokens = np.zeros((batch, steps), dtype=np.int64)
-    chosen = np.ones((batch, steps), dtype=np.float32)
-    for r in range(batch):
-        for t in range(lengths[r]):
-            row = offsets[t] + positions[r, t]
-            flat_probs[row] = all_probs[r, t]
-            flat_weights[row] = all_weights[r, t]
-            tokens[r, t] = chosen_ids[r, t]
-            chosen[r, t] = all_probs[r, t, chosen_ids[r, t]]
-    return flat_probs, flat_weights, offsets, tokens, positions, chosen, lengths
+    return _flatten(all_probs, all_weights, chosen_ids, lengths)
 
 
 @njit(types.void(F3, I1, F2, types.boolean, F3, F2, F2), **OPTIONS)

@@ -126,7 +126,10 @@ def describe_model(source: str, translator: Translator | None) -> str:
     lines += _visitor_lines(meta.get("evaluation_visitor") or {})
     if meta.get("command"):
         lines.append(f"- Built with: `{meta['command']}`")
-    lines.append(f"- Decoding engine: {backends.status()['description']}")
+    engine = backends.status()["description"]
+    if translator.backend == "numba" and getattr(translator.engine, "splits_steps", False):
+        engine += ", a translation running alone on two cores (its decoder weights exceed a core's L2 cache)"
+    lines.append(f"- Decoding engine: {engine}")
     return "\n".join(lines)
 
 

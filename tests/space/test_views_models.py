@@ -105,6 +105,12 @@ def test_model_panel_names_the_decoding_engine(translator, monkeypatch):
     card = model_views.describe_model("tiny", translator)
     assert "- Decoding engine: compiled kernels (numba)" in card
     assert "Decoding engine: the NumPy engine (CL_S2S_ENGINE=numpy)" not in card
+    assert "two cores" not in card  # a tiny model's decoder fits in any L2 cache
+    if backends._split_kernels is not None:  # a model beyond L2 (here: any, with the threshold at 0)
+        monkeypatch.setattr(backends, "l2_cache_bytes", lambda: 0)
+        card = model_views.describe_model("tiny", translator.with_backend("numba"))
+        assert ("- Decoding engine: compiled kernels (numba), a translation running alone on two cores "
+                "(its decoder weights exceed a core's L2 cache)") in card
 
 
 def test_the_model_panel_says_how_long_training_took_and_how_it_ended(translator):

@@ -1,0 +1,144 @@
+"""The decoder split across two cores (model/split_kernels.py) against the one-core kernels, and when it runs.
+
+A split step computes each output column with the same helpers, in the same order, as the one-core
+kernels, so translations must be identical bit for bit: characters, probabilities, attention and
+scores, for every architecture (random seeded weights, tests/random_models.py) and every method.
+Whether it runs is decided per batch (backends.CompiledEngine): small batches, while no other batch
+runs in the process, for a model whose decoder weights outgrow a core's L2 cache. The bundled
+models are far smaller than a machine's L2 in these random versions, so the tests lower the
+threshold (backends.l2_cache_bytes) to 0 for the split engine they build.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from model import backends, checkpoint
+from model.translator import DecodeOptions
+from tests.random_models import make_random_checkpoint, random_sentences
+
+KINDS = ["recipe", "fast", "attention", "large"]
+TEXTS = random_sentences(6, seed=21)
+METHODS = {
+    "greedy": DecodeOptions(top_k=3),
+    "beam": DecodeOptions(method="beam", beam_size=3, top_k=3),
+    "beam_normalized": DecodeOptions(method="beam", beam_size=4, length_normalize=True, top_k=3),
+    "sample": DecodeOptions(method="sample", temperature=1.3, seed=8, top_k=3),
+}
+
+
+@pytest.fixture(scope="module")
+def split_kernels():
+    if not backends.wait():
+        pytest.skip(f"the compiled engine is off ({backends.ENV}) or unavailable")
+    if backends._split_kernels is None:
+        pytest.skip(f"the split kernels are unavailable here: {backends.status()['split_error']}")
+    return backends._split_kernels
+
+
+@pytest.fixture(scope="module", params=KINDS)
+def engines(request, tmp_path_factory, split_kernels):
+    """(translator, its one-core engine, the same weights' engine with split steps)."""
+    translator = checkpoint.load(make_random_checkpoint(tmp_path_factory.mktemp(request.param), request.param, seed=3))
+    translator = translator.with_backend("numba")
+    one_core = backends.CompiledEngine(translator.weights, backends._kernels, None)
+    patch = pytest.MonkeyPatch()
+    patch.setattr(backends, "l2_cache_bytes", lambda: 0)  # every model "outgrows" L2: split where alone
+    split = backends.CompiledEngine(translator.weights, backends._kernels, split_kernels)
+    patch.undo()
+    assert split.splits_steps and not one_core.splits_steps
+    return translator, one_core, split
+
+
+def _translate(translator, engine, texts, options):
+    translator._engines["numba"] = engine  # the engine this translator runs its batches on
+    return translator.translate_batch(texts, options)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("batch", [1, 2])
+def test_split_translations_equal_one_core_translations_bit_for_bit(engines, method, batch):
+    translator, one_core, split = engines
+    options = METHODS[method]
+    for begin in range(0, len(TEXTS), batch):
+        texts = TEXTS[begin: begin + batch]
+        want = _translate(translator, one_core, texts, options)
+        got = _translate(translator, split, texts, options)
+        for a, b in zip(want, got):
+            assert b.translation == a.translation
+            assert b.score == a.score
+            for x, y in zip(a.steps, b.steps):
+                assert (y.char, y.prob, y.top) == (x.char, x.prob, x.top)
+                assert y.attention == x.attention  # lists of floats: None for models without attention
+
+
+def test_forced_scoring_and_prefixes_are_identical_on_split_steps(engines):
+    translator, one_core, split = engines
+    french = [t.translation for t in _translate(translator, one_core, TEXTS, METHODS["greedy"])]
+    runs = {}
+    for name, engine in (("one_core", one_core), ("split", split)):
+        translator._engines["numba"] = engine
+        scored = translator.score_batch(list(zip(TEXTS, french)))
+        prefixed = [translator.translate(text, prefix=target[:2]) for text, target in zip(TEXTS, french)]
+        runs[name] = [[(s.char, s.prob, s.given, s.attention) for s in t.steps] + [t.score]
+                      for t in [*scored, *prefixed]]
+    assert runs["split"] == runs["one_core"]
+    assert any(step[2] for steps in runs["split"] for step in steps[:-1])  # the prefixes were given
+
+
+def test_a_batch_splits_only_while_no_other_batch_runs(engines):
+    _, _, split = engines
+    with backends.translating:
+        assert split._splits(1)
+        assert not split._splits(backends.GEMM_FROM)  # big batches: BLAS products instead
+        with backends.translating:  # a second batch, as a server's second request
+            assert not split._splits(1)
+        assert split._splits(1)
+    assert backends.translating.running == 0
+
+
+def test_the_split_kernels_are_compiled_once_cached_and_release_the_gil(split_kernels):
+    from numba.core.registry import CPUDispatcher
+
+    dispatchers = {n: f for n, f in vars(split_kernels).items() if isinstance(f, CPUDispatcher)
+                   and f.py_func.__module__ == split_kernels.__name__}  # not the one-core kernels it calls
+    assert {"step_rows", "greedy", "lstm_pair"} <= set(dispatchers)
+    for name, kernel in dispatchers.items():
+        assert kernel.targetoptions.get("nogil") is True, name
+        assert kernel.targetoptions.get("parallel"), name
+        assert len(kernel.signatures) == 1 and not kernel._can_compile, f"{name} may compile at a request"
+        assert type(kernel._cache).__name__ == "FunctionCache", f"{name} is not cached on disk"
+    import numba
+
+    assert numba.threading_layer() in ("omp", "tbb")  # never workqueue: a server calls from many threads
+
+
+def test_two_threads_translating_at_once_get_one_core_results(engines):
+    """Two requests at once (a server's threads): both run, on one core each, with the same output."""
+    translator, one_core, split = engines
+    want = [t.translation for t in _translate(translator, one_core, TEXTS, METHODS["greedy"])]
+    translator._engines["numba"] = split
+    results: dict[int, list[str]] = {}
+
+    def run(k):
+        results[k] = [translator.translate(t).translation for t in TEXTS]
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results[0] == results[1] == want
+
+
+def test_l2_cache_size_is_read_from_sysfs(tmp_path):
+    for index, (level, size) in enumerate([("1", "48K"), ("2", "2048K"), ("3", "105M")]):
+        directory = tmp_path / f"index{index}"
+        directory.mkdir()
+        (directory / "level").write_text(level + "\n")
+        (directory / "size").write_text(size + "\n")
+    assert backends.l2_cache_bytes(tmp_path) == 2048 * 1024
+    assert backends.l2_cache_bytes(tmp_path / "missing") == backends.DEFAULT_L2_BYTES
