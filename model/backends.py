@@ -201,9 +201,12 @@ class CompiledEngine:
         """Whether a small batch running alone has its decoder steps split across two cores."""
         return self._split_weights is not None
 
-    def _splits(self, rows: int) -> bool:
-        """Whether a step of `rows` rows runs on the split kernels: small batches, this one alone."""
-        return self._split_weights is not None and rows < GEMM_FROM and translating.alone()
+    def _splits(self, rows: int, context: tuple = ()) -> bool:
+        """Whether a step of `rows` rows over `context` runs on the split kernels: small batches, this
+        one alone, and (with attention) a context `start` made for them. A batch that started big has
+        none, and stays on one core as its finished rows leave it."""
+        return (self._split_weights is not None and rows < GEMM_FROM and translating.alone()
+                and (not self.has_attention or len(context) == 4))
 
     # --- the encoder ------------------------------------------------------------------------------
 
@@ -278,7 +281,7 @@ class CompiledEngine:
         table, kernel, combine_h, combine_bias, dense_kernel, dense_bias = self._weights
         probs = np.empty((rows, dense_bias.shape[0]), np.float32)
         h_out, c_out = np.empty_like(h), np.empty_like(c)
-        split = self._splits(rows)
+        split = self._splits(rows, context)
         kernels, model = (self.split, self._split_weights) if split else (self.kernels, self._weights)
         if self.has_attention:
             weights = np.empty((rows, context[2].shape[1]), np.float32)
@@ -323,7 +326,7 @@ class CompiledEngine:
             ids, forced_lengths = decoding.padded(prefixes)
         else:
             ids, forced_lengths = np.zeros((batch, 0), np.int64), np.zeros(batch, np.int64)
-        split = self._splits(batch)
+        split = self._splits(batch, context)
         kernels, model = (self.split, self._split_weights) if split else (self.kernels, self._weights)
         flat, flat_weights, offsets, tokens, positions, probs, lengths = kernels.greedy(
             _f32(h), _f32(c), *self._context(context, split), *model, start_id, end_id, max_steps, ids, forced_lengths)

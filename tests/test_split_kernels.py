@@ -22,6 +22,7 @@ from tests.random_models import make_random_checkpoint, random_sentences
 
 KINDS = ["recipe", "fast", "attention", "large"]
 TEXTS = random_sentences(6, seed=21)
+BIG = random_sentences(backends.GEMM_FROM + 4, seed=22)  # starts on BLAS products, ends below GEMM_FROM rows
 METHODS = {
     "greedy": DecodeOptions(top_k=3),
     "beam": DecodeOptions(method="beam", beam_size=3, top_k=3),
@@ -75,6 +76,14 @@ def test_split_translations_equal_one_core_translations_bit_for_bit(engines, met
                 assert y.attention == x.attention  # lists of floats: None for models without attention
 
 
+@pytest.mark.parametrize("method", ["greedy", "beam"])
+def test_a_batch_that_starts_big_decodes_as_on_one_core(engines, method):
+    """Rows leave a batch as they finish; a batch that started with BLAS products keeps one core."""
+    translator, one_core, split = engines
+    want = [(t.translation, t.score) for t in _translate(translator, one_core, BIG, METHODS[method])]
+    assert [(t.translation, t.score) for t in _translate(translator, split, BIG, METHODS[method])] == want
+
+
 def test_forced_scoring_and_prefixes_are_identical_on_split_steps(engines):
     translator, one_core, split = engines
     french = [t.translation for t in _translate(translator, one_core, TEXTS, METHODS["greedy"])]
@@ -91,12 +100,15 @@ def test_forced_scoring_and_prefixes_are_identical_on_split_steps(engines):
 
 def test_a_batch_splits_only_while_no_other_batch_runs(engines):
     _, _, split = engines
+    translator = engines[0]
+    ids, lengths = translator._encoder_batch([translator.prepare(t) for t in TEXTS[:1]])
     with backends.translating:
-        assert split._splits(1)
-        assert not split._splits(backends.GEMM_FROM)  # big batches: BLAS products instead
+        _, _, context = split.start(ids, lengths)
+        assert split._splits(1, context)
+        assert not split._splits(backends.GEMM_FROM, context)  # big batches: BLAS products instead
         with backends.translating:  # a second batch, as a server's second request
-            assert not split._splits(1)
-        assert split._splits(1)
+            assert not split._splits(1, context)
+        assert split._splits(1, context)
     assert backends.translating.running == 0
 
 
