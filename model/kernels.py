@@ -252,6 +252,18 @@ def _flatten(all_probs, all_weights, chosen_ids, lengths):
     return flat_probs, flat_weights, offsets, tokens, positions, chosen, lengths
 
 
+@_helper
+def _output_rows(probs, top, dense_kernel, dense_bias):
+    """probs[r] = softmax(top[r] @ dense_kernel + dense_bias) for every row: the output layer of a step."""
+    probs[:] = ZERO
+    _add_products(probs, top, dense_kernel)
+    for r in range(probs.shape[0]):
+        row = probs[r]
+        for v in range(row.shape[0]):
+            row[v] += dense_bias[v]
+        _softmax(row)
+
+
 # The weights every decoder kernel takes, in this order (see backends.CompiledEngine):
 # table (tokens, 4u), recurrent kernel (u, 4u), combine_h (u, A), combine_bias (A,), dense kernel
 # (A or u, vocab), dense bias (vocab,). A model without attention passes combine_h of shape (0, 0).
@@ -287,13 +299,7 @@ def step_rows(tokens, h, c, projected, keys_t, bias, table, kernel, combine_h, c
                 att[a] = _tanh(att[a] + combine_bias[a])
     else:
         top = h_out
-    probs[:] = ZERO
-    _add_products(probs, top, dense_kernel)
-    for r in range(rows):
-        row = probs[r]
-        for v in range(row.shape[0]):
-            row[v] += dense_bias[v]
-        _softmax(row)
+    _output_rows(probs, top, dense_kernel, dense_bias)
 
 
 @njit(types.Tuple((F2, F2, I1, I2, I2, F2, I1))(F2, F2, *CONTEXT, *WEIGHTS, types.int64, types.int64, types.int64,

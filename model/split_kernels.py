@@ -32,7 +32,7 @@ import numpy as np
 from numba import njit, prange, types
 
 from .kernels import (F1, F2, F3, I1, I2, OPTIONS, ZERO, _add_product, _add_products, _argmax, _attend, _cell,
-                      _flatten, _softmax, _tanh, lstm_rows)
+                      _flatten, _output_rows, _softmax, _tanh, lstm_rows)
 
 SPLIT = 2  # parts (and cores) a step's products are split into
 
@@ -120,13 +120,7 @@ def step_rows(tokens, h, c, projected, keys_t, bias, table, kernel, combine_h, c
                 whole[r, p * width:(p + 1) * width] = top[p, r]
     else:
         whole = h_out
-    probs[:] = ZERO
-    _add_products(probs, whole, dense_kernel)
-    for r in range(rows):
-        row = probs[r]
-        for v in range(row.shape[0]):
-            row[v] += dense_bias[v]
-        _softmax(row)
+    _output_rows(probs, whole, dense_kernel, dense_bias)
 
 
 @njit(types.Tuple((F2, F2, I1, I2, I2, F2, I1))(F2, F2, *SPLIT_CONTEXT, *SPLIT_WEIGHTS, types.int64, types.int64,
