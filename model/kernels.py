@@ -180,6 +180,22 @@ def _argmax(x):
 
 
 @_helper
+def _bias_softmax(logits, bias):
+    """softmax(logits + bias), in place: the output layer's tail after its product."""
+    for v in range(logits.shape[0]):
+        logits[v] += bias[v]
+    _softmax(logits)
+
+
+@_helper
+def _next_token(probs, t, forced_ids, forced_length):
+    """The token greedy decoding feeds after step t: the forced one inside a row's prefix, else the argmax."""
+    if t < forced_length:
+        return forced_ids[t]
+    return _argmax(probs)
+
+
+@_helper
 def _attend(h, keys_t, bias, projected, att, weights):
     """att += sum_s a_s projected_s with a = softmax(h . k_s + bias); writes the weights a."""
     for s in range(weights.shape[0]):
@@ -213,9 +229,7 @@ def _step_row(token, h, c, table, kernel, projected, keys_t, bias, combine_h, co
     for v in range(probs.shape[0]):
         probs[v] = ZERO
     _add_product(probs, top, dense_kernel)
-    for v in range(probs.shape[0]):
-        probs[v] += dense_bias[v]
-    _softmax(probs)
+    _bias_softmax(probs, dense_bias)
 
 
 @_helper
@@ -258,10 +272,8 @@ def _output_rows(probs, top, dense_kernel, dense_bias):
     probs[:] = ZERO
     _add_products(probs, top, dense_kernel)
     for r in range(probs.shape[0]):
-        row = probs[r]
-        for v in range(row.shape[0]):
-            row[v] += dense_bias[v]
-        _softmax(row)
+        _bias_softmax(probs[r], dense_bias)
+
 
 
 # The weights every decoder kernel takes, in this order (see backends.CompiledEngine):
@@ -345,10 +357,7 @@ def greedy(h0, c0, projected, keys_t, bias, table, kernel, combine_h, combine_bi
                           dense_kernel, dense_bias, all_probs[r, t], h_new, c_new, empty1, z, att, False)
             h[:] = h_new
             c[:] = c_new
-            if t < forced_lengths[r]:
-                token = forced_ids[r, t]
-            else:
-                token = _argmax(all_probs[r, t])
+            token = _next_token(all_probs[r, t], t, forced_ids[r], forced_lengths[r])
             chosen_ids[r, t] = token
             lengths[r] = t + 1
             if token == end_id:
@@ -416,10 +425,7 @@ def attend_rows(h, projected, keys_t, bias, pre, combine_bias, weights):
 def softmax_rows(logits, bias):
     """For every row after a BLAS product logits = x V: softmax(logits + bias), in place."""
     for r in range(logits.shape[0]):
-        row = logits[r]
-        for v in range(row.shape[0]):
-            row[v] += bias[v]
-        _softmax(row)
+        _bias_softmax(logits[r], bias)
 
 
 @njit(types.void(F1, F1), **OPTIONS)

@@ -31,8 +31,8 @@ import numba
 import numpy as np
 from numba import njit, prange, types
 
-from .kernels import (F1, F2, F3, I1, I2, OPTIONS, ZERO, _add_product, _add_products, _argmax, _attend, _cell,
-                      _flatten, _output_rows, _softmax, _tanh, lstm_rows)
+from .kernels import (F1, F2, F3, I1, I2, OPTIONS, ZERO, _add_product, _add_products, _attend, _cell,
+                      _bias_softmax, _flatten, _next_token, _output_rows, _tanh, lstm_rows)
 
 SPLIT = 2  # parts (and cores) a step's products are split into
 
@@ -174,13 +174,8 @@ def greedy(h0, c0, projected, keys_t, bias, table, kernel, combine_h, combine_bi
                 _add_product(probs, whole, dense_kernel)
             else:
                 _add_product(probs, h, dense_kernel)
-            for v in range(vocab):
-                probs[v] += dense_bias[v]
-            _softmax(probs)
-            if t < forced_lengths[r]:
-                token = forced_ids[r, t]
-            else:
-                token = _argmax(probs)
+            _bias_softmax(probs, dense_bias)
+            token = _next_token(probs, t, forced_ids[r], forced_lengths[r])
             chosen_ids[r, t] = token
             lengths[r] = t + 1
             if token == end_id:
