@@ -196,11 +196,68 @@ def _next_token(probs, t, forced_ids, forced_length):
 
 
 @_helper
+def _scores8(h, keys_t, out, s):
+    """out[s:s + 8] = h @ keys_t[:, s:s + 8], each summed over k = 0, 1, ... in eight registers."""
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = ZERO
+    for k in range(h.shape[0]):
+        x, row = h[k], keys_t[k]
+        a0 = a0 + x * row[s]
+        a1 = a1 + x * row[s + 1]
+        a2 = a2 + x * row[s + 2]
+        a3 = a3 + x * row[s + 3]
+        a4 = a4 + x * row[s + 4]
+        a5 = a5 + x * row[s + 5]
+        a6 = a6 + x * row[s + 6]
+        a7 = a7 + x * row[s + 7]
+    out[s], out[s + 1], out[s + 2], out[s + 3] = a0, a1, a2, a3
+    out[s + 4], out[s + 5], out[s + 6], out[s + 7] = a4, a5, a6, a7
+
+
+@_helper
+def _scores4(h, keys_t, out, s):
+    """out[s:s + 4] = h @ keys_t[:, s:s + 4], as _scores8."""
+    a0 = a1 = a2 = a3 = ZERO
+    for k in range(h.shape[0]):
+        x, row = h[k], keys_t[k]
+        a0 = a0 + x * row[s]
+        a1 = a1 + x * row[s + 1]
+        a2 = a2 + x * row[s + 2]
+        a3 = a3 + x * row[s + 3]
+    out[s], out[s + 1], out[s + 2], out[s + 3] = a0, a1, a2, a3
+
+
+@_helper
+def _scores(h, keys_t, out):
+    """out = h @ keys_t, each out[s] summed over k = 0, 1, ... (the floats of zeroing out and _add_product).
+
+    An input holds only 10-50 positions, too few for a loop over them to vectorise: _add_product ran
+    them one float at a time, 4x slower (a batch of 128 rows, 16 positions: 740 against 185 us). Here
+    the sums for 8 (or 4) positions stay in registers while one pass reads h and keys_t once. From
+    about 48 positions on, _add_product's passes are as fast (128 rows, 50 positions: 806 against 815 us)."""
+    positions = out.shape[0]
+    if positions >= 48:
+        out[:] = ZERO
+        _add_product(out, h, keys_t)
+        return
+    s = 0
+    while s + 8 <= positions:
+        _scores8(h, keys_t, out, s)
+        s += 8
+    if s + 4 <= positions:
+        _scores4(h, keys_t, out, s)
+        s += 4
+    while s < positions:  # at most 3 left
+        total = ZERO
+        for k in range(h.shape[0]):
+            total = total + h[k] * keys_t[k, s]
+        out[s] = total
+        s += 1
+
+
+@_helper
 def _attend(h, keys_t, bias, projected, att, weights):
     """att += sum_s a_s projected_s with a = softmax(h . k_s + bias); writes the weights a."""
-    for s in range(weights.shape[0]):
-        weights[s] = ZERO
-    _add_product(weights, h, keys_t)  # keys_t: (units, input length), so the scores are one pass
+    _scores(h, keys_t, weights)  # keys_t: (units, input length)
     for s in range(weights.shape[0]):
         weights[s] += bias[s]
     _softmax(weights)

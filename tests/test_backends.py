@@ -215,6 +215,25 @@ def test_fast_tanh_equals_numpys_to_float32_rounding(kernels):
     assert np.all(np.abs(got) <= 1.0) and np.all(np.sign(got) == np.sign(x))
 
 
+@pytest.mark.parametrize("positions", [1, 3, 4, 7, 8, 12, 15, 16, 17, 23, 31, 47, 48, 50, 80])
+def test_attention_scores_are_sums_in_order_for_any_input_length(kernels, positions):
+    """kernels._scores sums h[k] keys[k, s] over k = 0, 1, ... in registers, 8 and 4 positions at a
+    time: every position count (blocks, remainders, the long-input path) gives the float32 sums of a
+    plain loop over k, bit for bit."""
+    import numba
+
+    scores = numba.njit(lambda h, keys_t, out: kernels._scores(h, keys_t, out))
+    rng = np.random.default_rng(positions)
+    h = rng.standard_normal(37, dtype=np.float32)
+    keys_t = rng.standard_normal((37, positions), dtype=np.float32)
+    got = np.full(positions, np.nan, np.float32)
+    scores(h, keys_t, got)
+    expected = np.zeros(positions, np.float32)
+    for k in range(h.shape[0]):
+        expected = expected + h[k] * keys_t[k]  # float32 product, then float32 sum: the kernels' order
+    np.testing.assert_array_equal(got, expected)
+
+
 def test_every_kernel_is_compiled_once_cached_and_releases_the_gil(kernels):
     from numba.core.registry import CPUDispatcher
 
