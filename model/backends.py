@@ -300,9 +300,8 @@ class CompiledEngine:
     def _blas_step(self, tokens, h, c, context):
         table, kernel, combine_h, combine_bias, dense_kernel, dense_bias = self._weights
         z = matmul(h, kernel)
-        z += table[tokens]
         h_out, c_out = np.empty_like(h), np.empty_like(c)
-        self.kernels.lstm_cell(z, c, h_out, c_out)
+        self.kernels.lstm_cell_tokens(z, table, tokens, c, h_out, c_out)
         if not self.has_attention:
             logits = matmul(h_out, dense_kernel)
             self.kernels.softmax_rows(logits, dense_bias)

@@ -234,11 +234,28 @@ def test_attention_scores_are_sums_in_order_for_any_input_length(kernels, positi
     np.testing.assert_array_equal(got, expected)
 
 
+def test_the_cell_that_adds_the_input_rows_equals_adding_them_first(kernels):
+    """lstm_cell_tokens (the batched step's cell, which reads each row's input row itself) gives the
+    floats of gathering table[tokens] into z and running lstm_cell, bit for bit."""
+    rng = np.random.default_rng(3)
+    rows, units, vocab = 19, 6, 11
+    table = rng.standard_normal((vocab, 4 * units), dtype=np.float32)
+    tokens = rng.integers(0, vocab, rows).astype(np.int64)
+    z = rng.standard_normal((rows, 4 * units), dtype=np.float32)
+    c = rng.standard_normal((rows, units), dtype=np.float32)
+    gathered = [np.empty((rows, units), np.float32) for _ in range(2)]
+    kernels.lstm_cell(z + table[tokens], c, *gathered)
+    inside = [np.empty((rows, units), np.float32) for _ in range(2)]
+    kernels.lstm_cell_tokens(z.copy(), table, tokens, c, *inside)
+    for expected, got in zip(gathered, inside):
+        np.testing.assert_array_equal(got, expected)
+
+
 def test_every_kernel_is_compiled_once_cached_and_releases_the_gil(kernels):
     from numba.core.registry import CPUDispatcher
 
     dispatchers = {name: f for name, f in vars(kernels).items() if isinstance(f, CPUDispatcher) and not name.startswith("_")}
-    assert {"step_rows", "greedy", "lstm_rows", "lstm_cell", "attend_rows", "softmax_rows", "tanh"} <= set(dispatchers)
+    assert {"step_rows", "greedy", "lstm_rows", "lstm_cell", "lstm_cell_tokens", "attend_rows", "softmax_rows", "tanh"} <= set(dispatchers)
     for name, kernel in dispatchers.items():
         assert kernel.targetoptions.get("nogil") is True, name
         assert len(kernel.signatures) == 1 and not kernel._can_compile, f"{name} may compile at a request"
