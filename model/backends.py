@@ -263,11 +263,14 @@ class CompiledEngine:
                              backward.fused.recurrent_kernel, *ahead[1:], *behind[1:])
         return ahead[1:], behind[1:]
 
-    def _cell(self, z, c, u):
-        """inference._cell's contract (c None: zero state), in the compiled kernel."""
+    def _cell(self, z, c, u, table=None, tokens=None):
+        """inference._cell's contract (c None: zero state; table: add table[tokens] first), compiled."""
         h_out, c_out = np.empty((z.shape[0], u), np.float32), np.empty((z.shape[0], u), np.float32)
         c = np.zeros_like(h_out) if c is None else _f32(c)
-        self.kernels.lstm_cell(_f32(z), c, h_out, c_out)
+        if table is None:
+            self.kernels.lstm_cell(_f32(z), c, h_out, c_out)
+        else:
+            self.kernels.lstm_cell_tokens(_f32(z), _f32(table), np.ascontiguousarray(tokens), c, h_out, c_out)
         return h_out, c_out
 
     # --- the decoder ------------------------------------------------------------------------------
