@@ -131,7 +131,9 @@ class StepEngine(Protocol):
         """(h, c, context) to decode a batch of input id rows from."""
 
     def decode_step(self, token_ids: np.ndarray, h: np.ndarray, c: np.ndarray, *context) -> tuple:
-        """(probs, h, c) or, with attention, (probs, h, c, attention weights) after feeding token_ids."""
+        """(probs, h, c) or, with attention, (probs, h, c, attention weights) after feeding token_ids.
+
+        An engine whose step sets `indexes_context` also takes `rows=` (see decoding.indexes_context)."""
 
     def run_greedy(self, h, c, start_id: int, end_id: int, max_steps: int, context: tuple = (),
                    prefixes: Sequence[Sequence[int]] | None = None) -> decoding.Decoded:
@@ -186,6 +188,7 @@ class CompiledEngine:
         self._no_context = (np.empty((0, 0, 0), np.float32), np.empty((0, 0, 0), np.float32),
                             np.empty((0, 0), np.float32))
         self._no_weights = np.empty((0, 0), np.float32)
+        self._no_rows = np.empty(0, np.int64)
         # model/split_kernels.py where it loaded; used where the decoder's weights outgrow L2 (see
         # DEFAULT_L2_BYTES): then a small batch running alone has its decoder steps split and its
         # bidirectional encoder's two directions side by side, on two cores.
@@ -275,24 +278,30 @@ class CompiledEngine:
 
     # --- the decoder ------------------------------------------------------------------------------
 
-    def decode_step(self, token_ids, h, c, *context):
+    def decode_step(self, token_ids, h, c, *context, rows=None):
+        """One step; `rows` (decoding.indexes_context): row r reads context row rows[r], which must
+        be a row of the context (default: row r)."""
         tokens = np.ascontiguousarray(token_ids, dtype=np.int64)
         h, c = _f32(h), _f32(c)
-        rows = tokens.shape[0]
-        if rows >= GEMM_FROM:
-            return self._blas_step(tokens, h, c, context)
+        count = tokens.shape[0]
+        at = self._no_rows if not context else (
+            np.arange(count, dtype=np.int64) if rows is None else np.ascontiguousarray(rows, dtype=np.int64))
+        if count >= GEMM_FROM:
+            return self._blas_step(tokens, h, c, context, at)
         table, kernel, combine_h, combine_bias, dense_kernel, dense_bias = self._weights
-        probs = np.empty((rows, dense_bias.shape[0]), np.float32)
+        probs = np.empty((count, dense_bias.shape[0]), np.float32)
         h_out, c_out = np.empty_like(h), np.empty_like(c)
-        split = self._splits(rows, context)
+        split = self._splits(count, context)
         kernels, model = (self.split, self._split_weights) if split else (self.kernels, self._weights)
         if self.has_attention:
-            weights = np.empty((rows, context[2].shape[1]), np.float32)
-            kernels.step_rows(tokens, h, c, *self._context(context, split), *model, probs, h_out, c_out, weights)
+            weights = np.empty((count, context[2].shape[1]), np.float32)
+            kernels.step_rows(tokens, h, c, *self._context(context, split), at, *model, probs, h_out, c_out, weights)
             return probs, h_out, c_out, weights
-        kernels.step_rows(tokens, h, c, *self._context(context, split), *model, probs, h_out, c_out,
+        kernels.step_rows(tokens, h, c, *self._context(context, split), at, *model, probs, h_out, c_out,
                           self._no_weights)
         return probs, h_out, c_out
+
+    decode_step.indexes_context = True  # decoding passes the whole context and `rows`: no copies
 
     def _context(self, context: tuple, split: bool) -> tuple:
         """The context arrays a decoder kernel takes: start's, with the split projections for a split kernel."""
@@ -300,7 +309,7 @@ class CompiledEngine:
             return (self.split.NO_CONTEXT if split else self._no_context)
         return (context[3], *context[1:3]) if split else context[:3]
 
-    def _blas_step(self, tokens, h, c, context):
+    def _blas_step(self, tokens, h, c, context, at):
         table, kernel, combine_h, combine_bias, dense_kernel, dense_bias = self._weights
         z = matmul(h, kernel)
         h_out, c_out = np.empty_like(h), np.empty_like(c)
@@ -312,7 +321,7 @@ class CompiledEngine:
         projected, keys, bias = context[:3]
         attentional = matmul(h_out, combine_h)
         weights = np.empty((tokens.shape[0], bias.shape[1]), np.float32)
-        self.kernels.attend_rows(h_out, projected, keys, bias, attentional, combine_bias, weights)
+        self.kernels.attend_rows(h_out, projected, keys, bias, at, attentional, combine_bias, weights)
         logits = matmul(attentional, dense_kernel)
         self.kernels.softmax_rows(logits, dense_bias)
         return logits, h_out, c_out, weights

@@ -5,7 +5,10 @@ function from the start token until it emits the end token or reaches the step l
 besides the tokens, the probability of every chosen token and the top-k alternatives at every step,
 so a caller can show where the model hesitated. `context` holds per-row arrays that stay fixed while
 decoding (an attention model's encoder outputs, keys and padding mask); a step that also returns
-attention weights gets them recorded per chosen token, for the alignment view.
+attention weights gets them recorded per chosen token, for the alignment view. As rows finish (or
+beams of one sentence share its context) a step's rows stop being the context's rows: the context is
+gathered to match, or, for a step that says it indexes the context (`indexes_context(step)`), passed
+whole with `rows=`, each step row's context row, so that nothing is copied.
 
 The stop rule is the keras.io recipe's: stop after emitting END, or once more than
 `max_decoder_seq_length` characters were produced, i.e. after at most `max_steps = max + 1` steps.
@@ -64,8 +67,15 @@ def _any(mask: np.ndarray) -> bool:
     return bool(np.logical_or.reduce(mask))
 
 
-def _call(step: StepFn, tokens, h, c, context) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    out = step(tokens, h, c, *context)
+def indexes_context(step: StepFn) -> bool:
+    """Whether `step` takes `rows=` (int64, each row's context row) and reads the whole context by it.
+
+    A step says so with an `indexes_context = True` attribute (on a method: on its function)."""
+    return bool(getattr(step, "indexes_context", False))
+
+
+def _call(step: StepFn, tokens, h, c, context, rows=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    out = step(tokens, h, c, *context) if rows is None else step(tokens, h, c, *context, rows=rows)
     return out if len(out) == 4 else (*out, None)
 
 
@@ -334,10 +344,11 @@ def _decode_per_row(step, h, c, start_id, end_id, max_steps, choose: ChooseFn, c
         ids, forced_lengths = padded(prefixes)
         choose = _forcing(choose, ids, forced_lengths)
     rows = np.arange(batch)  # the input rows still decoding, in order
+    indexed = bool(context) and indexes_context(step)
     tokens = np.full(batch, start_id)
     step_probs, step_attention, step_rows, step_chosen = [], [], [], []
     for t in range(max_steps):
-        probs, h, c, attention = _call(step, tokens, h, c, context)
+        probs, h, c, attention = _call(step, tokens, h, c, context, rows if indexed else None)
         chosen = choose(probs, rows, t)
         step_probs.append(probs)
         step_attention.append(attention)
@@ -349,7 +360,8 @@ def _decode_per_row(step, h, c, start_id, end_id, max_steps, choose: ChooseFn, c
             if keep.size == 0:
                 break
             rows, h, c, chosen = rows[keep], h[keep], c[keep], chosen[keep]
-            context = tuple(a[keep] for a in context)
+            if not indexed:
+                context = tuple(a[keep] for a in context)
         tokens = chosen
 
     if not step_probs:  # max_steps == 0
@@ -421,16 +433,17 @@ def run_beam(step: StepFn, h, c, start_id: int, end_id: int, max_steps: int, bea
     tokens = np.full(batch, start_id)
     scores = np.zeros(batch)
     row_context, context_rows = context, sentence
+    indexed = bool(context) and indexes_context(step)
     kept = np.full((batch, k), -np.inf)  # per sentence: the k best ranks among its finished hypotheses
     finished_count = np.zeros(batch, dtype=np.int64)
     step_probs, step_attention, step_fed, step_parent = [], [], [], []
     ended: list[tuple[np.ndarray, ...]] = []  # per step: (sentence, rank, score, t, code, position, token)
 
     for t in range(max_steps):
-        if context and (sentence.size != context_rows.size or _any(sentence != context_rows)):
+        if context and not indexed and (sentence.size != context_rows.size or _any(sentence != context_rows)):
             # A beam's context is its sentence's: gathered again only when the rows change.
             row_context, context_rows = tuple(a[sentence] for a in context), sentence
-        probs, h, c, attention = _call(step, tokens, h, c, row_context)
+        probs, h, c, attention = _call(step, tokens, h, c, row_context, sentence if indexed else None)
         step_probs.append(probs)
         step_attention.append(attention)
         step_fed.append(tokens)

@@ -340,12 +340,16 @@ WEIGHTS = (F2, F2, F2, F1, F2, F1)
 # Per-row context: projected (rows, input length, A), keys_t (rows, u, input length), bias (rows,
 # input length); without attention, arrays with no rows.
 CONTEXT = (F3, F3, F2)
+# A step kernel's context also says which context row each of its rows reads (`at`, int64): as rows
+# finish, a batch's live rows are a subset of those `start` encoded, and indexing spares copying the
+# context (2 x 3 MB for 128 rows of the large model) each time one finishes.
 
 
-@njit(types.void(I1, F2, F2, *CONTEXT, *WEIGHTS, F2, F2, F2, F2), **OPTIONS)
-def step_rows(tokens, h, c, projected, keys_t, bias, table, kernel, combine_h, combine_bias, dense_kernel,
+@njit(types.void(I1, F2, F2, *CONTEXT, I1, *WEIGHTS, F2, F2, F2, F2), **OPTIONS)
+def step_rows(tokens, h, c, projected, keys_t, bias, at, table, kernel, combine_h, combine_bias, dense_kernel,
               dense_bias, probs, h_out, c_out, weights):
-    """One decoder step for every row: probs, h_out, c_out, weights (attention) written.
+    """One decoder step for every row: probs, h_out, c_out, weights (attention) written; row r reads
+    context row at[r].
 
     Each row's arithmetic is `_step_row`'s, operation for operation (the greedy loop's); only the
     products run over tiles of rows (`_add_products`), so that a weight row is read once per tile.
@@ -363,7 +367,8 @@ def step_rows(tokens, h, c, projected, keys_t, bias, table, kernel, combine_h, c
         _add_products(top, h_out, combine_h)
         for r in range(rows):
             att = top[r]
-            _attend(h_out[r], keys_t[r], bias[r], projected[r], att, weights[r])
+            i = at[r]
+            _attend(h_out[r], keys_t[i], bias[i], projected[i], att, weights[r])
             for a in range(att.shape[0]):
                 att[a] = _tanh(att[a] + combine_bias[a])
     else:
@@ -481,12 +486,13 @@ def lstm_cell_tokens(z, table, tokens, c, h_out, c_out):
         _cell(row, c[r], h_out[r], c_out[r])
 
 
-@njit(types.void(F2, *CONTEXT, F2, F1, F2), **OPTIONS)
-def attend_rows(h, projected, keys_t, bias, pre, combine_bias, weights):
-    """For every row after a BLAS product pre = h W_c(h rows): pre = tanh(pre + context W_c + b_c); writes weights."""
+@njit(types.void(F2, *CONTEXT, I1, F2, F1, F2), **OPTIONS)
+def attend_rows(h, projected, keys_t, bias, at, pre, combine_bias, weights):
+    """For every row after a BLAS product pre = h W_c(h rows): pre = tanh(pre + context W_c + b_c); writes
+    weights. Row r reads context row at[r]."""
     for r in range(h.shape[0]):
-        row = pre[r]
-        _attend(h[r], keys_t[r], bias[r], projected[r], row, weights[r])
+        row, i = pre[r], at[r]
+        _attend(h[r], keys_t[i], bias[i], projected[i], row, weights[r])
         for a in range(row.shape[0]):
             row[a] = _tanh(row[a] + combine_bias[a])
 

@@ -87,8 +87,8 @@ def split_projected(projected: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(projected.reshape(rows, time, SPLIT, width // SPLIT).transpose(0, 2, 1, 3))
 
 
-@njit(types.void(I1, F2, F2, *SPLIT_CONTEXT, *SPLIT_WEIGHTS, F2, F2, F2, F2), **PARALLEL)
-def step_rows(tokens, h, c, projected, keys_t, bias, table, kernel, combine_h, combine_bias, dense_kernel,
+@njit(types.void(I1, F2, F2, *SPLIT_CONTEXT, I1, *SPLIT_WEIGHTS, F2, F2, F2, F2), **PARALLEL)
+def step_rows(tokens, h, c, projected, keys_t, bias, at, table, kernel, combine_h, combine_bias, dense_kernel,
               dense_bias, probs, h_out, c_out, weights):
     """kernels.step_rows with its products split across SPLIT cores: the same outputs, bit for bit."""
     rows = tokens.shape[0]
@@ -110,7 +110,8 @@ def step_rows(tokens, h, c, projected, keys_t, bias, table, kernel, combine_h, c
             _add_products(top[p], h_out, combine_h[p])
             for r in range(rows):
                 att = top[p, r]
-                _attend(h_out[r], keys_t[r], bias[r], projected[r, p], att, part_weights[p, r])
+                i = at[r]
+                _attend(h_out[r], keys_t[i], bias[i], projected[i, p], att, part_weights[p, r])
                 for a in range(width):
                     att[a] = _tanh(att[a] + combine_bias[p, a])
         weights[:] = part_weights[0]
@@ -214,7 +215,8 @@ def check() -> None:
                 np.empty((rows, units), np.float32), np.empty((rows, time), np.float32))
 
     whole, split = outputs(), outputs()
-    kernels.step_rows(tokens, *state, *context, *weights, *whole)
-    step_rows(tokens, *state, split_projected(projected), *context[1:], *split_weights(*weights), *split)
+    at = np.arange(rows, dtype=np.int64)[::-1].copy()  # each row reads the other's context
+    kernels.step_rows(tokens, *state, *context, at, *weights, *whole)
+    step_rows(tokens, *state, split_projected(projected), *context[1:], at, *split_weights(*weights), *split)
     if not all(np.array_equal(a, b) for a, b in zip(whole, split)):
         raise RuntimeError("the split decoder step differs from the one-core step")

@@ -152,6 +152,29 @@ def test_compiled_start_and_step_equal_the_numpy_ones(translators, rows):
             tokens = rng.integers(0, translator.vocab.num_decoder_tokens, rows)
 
 
+@pytest.mark.parametrize("rows", [3, backends.GEMM_FROM + 2])
+def test_a_step_that_indexes_the_context_equals_one_on_the_gathered_context(translators, rows):
+    """decode_step(..., rows=idx) reads context row idx[r] for row r: bit for bit the step on the
+    context gathered by idx, on the per-row kernel (3 rows) and on the BLAS path, with rows out of
+    order and repeated (as beams of one sentence share it)."""
+    translator, _, compiled = _engines(translators)
+    assert decoding.indexes_context(compiled.decode_step)
+    sentences = rows + 3
+    ids, lengths = translator._encoder_batch([translator.prepare(t) for t in TEXTS[:sentences]])
+    with compiled.threads:
+        h, c, context = compiled.start(ids, lengths)
+        if not context:
+            pytest.skip("a model without attention has no context")
+        idx = np.random.default_rng(rows).integers(0, sentences, rows)
+        idx[:2] = [sentences - 1, sentences - 1]
+        tokens = np.arange(rows) % translator.vocab.num_decoder_tokens
+        state = h[idx], c[idx]
+        indexed = compiled.decode_step(tokens, *state, *context, rows=idx)
+        gathered = compiled.decode_step(tokens, *state, *(a[idx] for a in context[:3]))
+    for a, b in zip(gathered, indexed):
+        np.testing.assert_array_equal(b, a)
+
+
 def _assert_same_decoded(a: decoding.Decoded, b: decoding.Decoded):
     for name in ("tokens", "positions", "lengths", "probs", "scores"):
         np.testing.assert_array_equal(getattr(b, name), getattr(a, name), err_msg=name)
