@@ -204,12 +204,16 @@ class CompiledEngine:
         """Whether a small batch running alone has its decoder steps split across two cores."""
         return self._split_weights is not None
 
-    def _splits(self, rows: int, context: tuple = ()) -> bool:
-        """Whether a step of `rows` rows over `context` runs on the split kernels: small batches, this
-        one alone, and (with attention) a context `start` made for them. A batch that started big has
-        none, and stays on one core as its finished rows leave it."""
-        return (self._split_weights is not None and rows < GEMM_FROM and translating.alone()
-                and (not self.has_attention or len(context) == 4))
+    def _two_cores(self, rows: int) -> bool:
+        """Whether a batch of `rows` rows gets both cores: a model beyond L2, a small batch, and no
+        other batch running in the process."""
+        return self._split_weights is not None and rows < GEMM_FROM and translating.alone()
+
+    def _splits(self, rows: int, context: tuple) -> bool:
+        """Whether a decoder step of `rows` rows over `context` runs on the split kernels: `_two_cores`,
+        and (with attention) a context `start` made for them. A batch that started big has none, and
+        stays on one core as its finished rows leave it."""
+        return self._two_cores(rows) and (not self.has_attention or len(context) == 4)
 
     # --- the encoder ------------------------------------------------------------------------------
 
@@ -256,7 +260,7 @@ class CompiledEngine:
         side on two cores (split_kernels.lstm_pair, each direction as lstm_rows computes it) where the
         decoder's steps are split too (`_splits`), else one after the other."""
         batch, time = (np.shape(token_ids) if features is None else features.shape[:2])
-        if not self._splits(batch):  # as the decoder's steps: within L2 a second core saves too little
+        if not self._two_cores(batch):  # as the decoder's steps: within L2 a second core saves too little
             return (self._run_lstm(forward, token_ids, lengths, features=features),
                     self._run_lstm(backward, token_ids, lengths, backwards=True, features=features))
         lengths = np.ascontiguousarray(lengths, dtype=np.int64)

@@ -104,12 +104,38 @@ def test_a_batch_splits_only_while_no_other_batch_runs(engines):
     ids, lengths = translator._encoder_batch([translator.prepare(t) for t in TEXTS[:1]])
     with backends.translating:
         _, _, context = split.start(ids, lengths)
-        assert split._splits(1, context)
+        assert split._splits(1, context) and split._two_cores(1)  # the encoder's directions side by side too
         assert not split._splits(backends.GEMM_FROM, context)  # big batches: BLAS products instead
+        assert not split._two_cores(backends.GEMM_FROM)
         with backends.translating:  # a second batch, as a server's second request
-            assert not split._splits(1, context)
+            assert not split._splits(1, context) and not split._two_cores(1)
         assert split._splits(1, context)
     assert backends.translating.running == 0
+
+
+def test_a_lone_small_batch_encodes_its_two_directions_on_the_pair_kernel(engines, split_kernels, monkeypatch):
+    """A translation alone in the process, of a model with a bidirectional encoder, runs every encoder
+    layer's two directions side by side (split_kernels.lstm_pair, counted by a wrapper that calls it),
+    and its states are the one-direction-at-a-time kernels' bit for bit."""
+    translator, one_core, split = engines
+    weights = translator.weights
+    if getattr(weights, "encoder_backward", None) is None:
+        pytest.skip("a one-directional encoder has no pair to run")
+    calls = []
+    pair_kernel = split_kernels.lstm_pair
+    monkeypatch.setattr(split_kernels, "lstm_pair", lambda *args: calls.append(1) or pair_kernel(*args))
+    got = _translate(translator, split, TEXTS[:1], METHODS["greedy"])[0]
+    assert len(calls) == 1 + len(weights.encoder_stack)
+    want = _translate(translator, one_core, TEXTS[:1], METHODS["greedy"])[0]
+    assert len(calls) == 1 + len(weights.encoder_stack)  # the one-core engine never runs it
+    assert (got.translation, got.score) == (want.translation, want.score)
+    ids, lengths = translator._encoder_batch([translator.prepare(t) for t in TEXTS[:2]])
+    with backends.translating:
+        pair = split._run_pair(weights.encoder_forward, weights.encoder_backward, ids, lengths, None)
+        apart = one_core._run_pair(weights.encoder_forward, weights.encoder_backward, ids, lengths, None)
+    for a, b in zip(apart, pair):
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(y, x)
 
 
 def test_the_split_kernels_are_compiled_once_cached_and_release_the_gil(split_kernels):
