@@ -16,11 +16,14 @@ whichever rows share its batch, and the same in `greedy` as in `step_rows`, so a
 reproduces a free one exactly. Products are accumulated one input unit at a time
 (out[j] += v[k] * m[k, j], k = 0, 1, ..., four terms per pass over out), which vectorises over j
 without reassociating any sum: no `fastmath`, so nothing depends on how LLVM happens to vectorise a
-loop.
+loop. Attention scores, a product over only 10-50 input positions, keep 8 (or 4) positions' sums in
+registers instead (`_scores`): the same order, so the same floats.
 
 For big batches the matrix products are better done by BLAS (GEMM reuses each weight across rows):
 the engine then multiplies with NumPy and calls the element-wise kernels below (`lstm_cell`,
-`attend_rows`, `softmax_rows`), one call each per step instead of a dozen NumPy passes.
+`lstm_cell_tokens`, which also adds each row's input row, `attend_rows`, `softmax_rows`), one call
+each per step instead of a dozen NumPy passes. A step kernel reads each row's context through an
+index (`at`), so rows that finish leave the batch without the context being copied.
 
 tanh. NumPy's float32 tanh is scalar code here (about 3 ns a value) and the gates need one per
 value. `tanh` below is a rational approximation (Eigen's float tanh: an odd polynomial of degree 13
