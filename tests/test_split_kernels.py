@@ -40,10 +40,8 @@ def split_kernels():
     return backends._split_kernels
 
 
-@pytest.fixture(scope="module", params=KINDS)
-def engines(request, tmp_path_factory, split_kernels):
-    """(translator, its one-core engine, the same weights' engine with split steps)."""
-    translator = checkpoint.load(make_random_checkpoint(tmp_path_factory.mktemp(request.param), request.param, seed=3))
+def _engines(kind: str, directory, split_kernels) -> tuple:
+    translator = checkpoint.load(make_random_checkpoint(directory, kind, seed=3))
     translator = translator.with_backend("numba")
     one_core = backends.CompiledEngine(translator.weights, backends._kernels, None)
     patch = pytest.MonkeyPatch()
@@ -52,6 +50,18 @@ def engines(request, tmp_path_factory, split_kernels):
     patch.undo()
     assert split.splits_steps and not one_core.splits_steps
     return translator, one_core, split
+
+
+@pytest.fixture(scope="module", params=KINDS)
+def engines(request, tmp_path_factory, split_kernels):
+    """(translator, its one-core engine, the same weights' engine with split steps)."""
+    return _engines(request.param, tmp_path_factory.mktemp(request.param), split_kernels)
+
+
+@pytest.fixture(scope="module", params=["attention", "large"])
+def bidirectional_engines(request, tmp_path_factory, split_kernels):
+    """`engines` for the kinds whose encoder reads both ways."""
+    return _engines(request.param, tmp_path_factory.mktemp(request.param), split_kernels)
 
 
 def _translate(translator, engine, texts, options):
@@ -113,14 +123,14 @@ def test_a_batch_splits_only_while_no_other_batch_runs(engines):
     assert backends.translating.running == 0
 
 
-def test_a_lone_small_batch_encodes_its_two_directions_on_the_pair_kernel(engines, split_kernels, monkeypatch):
+def test_a_lone_small_batch_encodes_its_two_directions_on_the_pair_kernel(bidirectional_engines, split_kernels,
+                                                                          monkeypatch):
     """A translation alone in the process, of a model with a bidirectional encoder, runs every encoder
     layer's two directions side by side (split_kernels.lstm_pair, counted by a wrapper that calls it),
     and its states are the one-direction-at-a-time kernels' bit for bit."""
-    translator, one_core, split = engines
+    translator, one_core, split = bidirectional_engines
     weights = translator.weights
-    if getattr(weights, "encoder_backward", None) is None:
-        pytest.skip("a one-directional encoder has no pair to run")
+    assert weights.encoder_backward is not None
     calls = []
     pair_kernel = split_kernels.lstm_pair
     monkeypatch.setattr(split_kernels, "lstm_pair", lambda *args: calls.append(1) or pair_kernel(*args))
