@@ -289,7 +289,7 @@ class CompiledEngine:
         h, c = _f32(h), _f32(c)
         count = tokens.shape[0]
         at = self._no_rows if not context else (
-            np.arange(count, dtype=np.int64) if rows is None else np.ascontiguousarray(rows, dtype=np.int64))
+            np.arange(count, dtype=np.int64) if rows is None else self._context_rows(rows, count, context))
         if count >= GEMM_FROM:
             return self._blas_step(tokens, h, c, context, at)
         table, kernel, combine_h, combine_bias, dense_kernel, dense_bias = self._weights
@@ -306,6 +306,16 @@ class CompiledEngine:
         return probs, h_out, c_out
 
     decode_step.indexes_context = True  # decoding passes the whole context and `rows`: no copies
+
+    @staticmethod
+    def _context_rows(rows, count: int, context: tuple) -> np.ndarray:
+        """`rows` as the kernels' index, checked: they read it without bounds checks."""
+        at = np.ascontiguousarray(rows, dtype=np.int64)
+        available = context[0].shape[0]
+        if at.shape != (count,) or (count and not 0 <= at.min() <= at.max() < available):
+            raise IndexError(f"rows= must give each of the step's {count} rows a context row in 0..{available - 1}, "
+                             f"got {np.asarray(rows).tolist()}")
+        return at
 
     def _context(self, context: tuple, split: bool) -> tuple:
         """The context arrays a decoder kernel takes: start's, with the split projections for a split kernel."""

@@ -178,6 +178,9 @@ def test_a_step_that_indexes_the_context_equals_one_on_the_gathered_context(atte
         gathered = compiled.decode_step(tokens, *state, *(a[idx] for a in context[:3]))
     for a, b in zip(gathered, indexed):
         np.testing.assert_array_equal(b, a)
+    for wrong in ([sentences] * rows, [-1] * rows, list(range(rows - 1))):  # past the end, negative, too few
+        with pytest.raises(IndexError, match=f"each of the step's {rows} rows a context row in 0..{sentences - 1}"):
+            compiled.decode_step(tokens, *state, *context, rows=np.array(wrong))
 
 
 def _assert_same_decoded(a: decoding.Decoded, b: decoding.Decoded):
