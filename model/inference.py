@@ -240,12 +240,12 @@ def run_lstm(lstm: LSTMWeights, token_ids: np.ndarray | None, lengths: np.ndarra
                 h_new, c_new = cell(z, None, u)
                 first = False
             else:
-                z = matmul(h if n == batch else h[:n], kernel)
-                if inputs is None:
-                    h_new, c_new = cell(z, c if n == batch else c[:n], u, table, ids[t, :n])
+                z = matmul(h[:n], kernel)
+                if inputs is None:  # the cell adds the input rows
+                    h_new, c_new = cell(z, c[:n], u, table, ids[t, :n])
                 else:
                     z += inputs[t, :n]
-                    h_new, c_new = cell(z, c if n == batch else c[:n], u)
+                    h_new, c_new = cell(z, c[:n], u)
             if n == batch:
                 h, c = h_new, c_new
             else:

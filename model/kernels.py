@@ -335,7 +335,6 @@ def _output_rows(probs, top, dense_kernel, dense_bias):
         _bias_softmax(probs[r], dense_bias)
 
 
-
 # The weights every decoder kernel takes, in this order (see backends.CompiledEngine):
 # table (tokens, 4u), recurrent kernel (u, 4u), combine_h (u, A), combine_bias (A,), dense kernel
 # (A or u, vocab), dense bias (vocab,). A model without attention passes combine_h of shape (0, 0).
