@@ -51,6 +51,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     group.add_argument("--early-stopping-patience", type=int,
                        help="stop after N epochs without a better validation loss and keep the best weights; 0 = off")
     group.add_argument("--max-input-length", type=int, help="drop pairs whose English is longer (0 = keep all)")
+    group.add_argument("--subset", type=int,
+                       help="train on a seeded random N of the pairs left after --num-samples and --max-input-length "
+                            "(they span every length, unlike the first N lines): for comparing settings quickly (0 = all)")
     group.add_argument("--seed", type=int, help="random seed for weights, shuffling and dropout (default 1337)")
     group.add_argument("--encoder-layers", type=int, help="stacked encoder LSTMs, attention recipes (large: 2)")
     group.add_argument("--label-smoothing", type=float, help="weight of the uniform target in the loss (large: 0.1)")
@@ -85,7 +88,7 @@ def build_config(args: argparse.Namespace):
     names = ("num_samples", "epochs", "batch_size", "latent_dim", "embedding_dim", "dropout", "validation_split",
              "optimizer", "learning_rate", "early_stopping_patience", "max_input_length", "seed", "encoder_layers",
              "label_smoothing", "lr_schedule", "lr_patience", "min_delta", "mixed_precision", "jit_compile",
-             "average_last")
+             "average_last", "subset")
     config = preset(args.recipe, tiny=args.tiny, data=args.data, **{name: getattr(args, name) for name in names})
     config.validate()
     return config

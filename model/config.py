@@ -104,6 +104,9 @@ class TrainConfig:
     early_stopping_patience: int = 0  # 0 disables early stopping
     bucket_boundaries: list[int] = field(default_factory=list)  # empty: no length bucketing
     max_input_length: int = 0  # 0: keep every pair; >0 drops longer English lines (fast recipe)
+    # >0: train on a seeded random N of the pairs left after the length limit, which span every length
+    # (the first N lines would be the shortest sentences): for comparing settings quickly, e.g. capacity.
+    subset: int = 0
     encoder_layers: int = 1  # stacked encoder LSTMs (attention recipes); the recipe has one
     label_smoothing: float = 0.0  # recipe: plain crossentropy against the one true next character
     lr_schedule: str = "constant"  # recipe: RMSprop at a fixed rate
@@ -166,6 +169,8 @@ class TrainConfig:
             problems.append(f"average_last must be >= 0 and needs validation_split > 0, got {self.average_last}")
         if self.max_input_length < 0:
             problems.append(f"max_input_length must be >= 0, got {self.max_input_length}")
+        if not isinstance(self.subset, int) or self.subset < 0:
+            problems.append(f"subset must be a positive integer, or 0 for every pair, got {self.subset!r}")
         if problems:
             raise ValueError("invalid training settings:\n  - " + "\n  - ".join(problems))
 

@@ -10,7 +10,7 @@ How the sample is drawn:
    (`splits.evaluation_spec` of its metadata.json, the same call `python -m model evaluate` uses), so
    no sentence here is one a bundled model trained on. All French translations of an English
    sentence are grouped as its references (`data.group_references`), as in evaluation.
-2. Keep the English sentences of at most `max_chars` characters (the longest evaluation tier, 50)
+2. Keep the English sentences of at most `max_chars` characters (50: the examples stay short, single sentences)
    whose characters are all in that checkpoint's input vocabulary, so the button never offers a
    sentence the default model must refuse.
 3. Draw `size` of them with `random.Random(seed).sample`, in the file's order of first appearance.
@@ -50,7 +50,7 @@ DEFAULT_CHECKPOINT = checkpoint.bundled_path("default")  # whose evaluation spli
 DEFAULT_SIZE = 300  # enough for many button presses; ~60 KB of JSON
 DEFAULT_SEED = 0
 DEFAULT_EXAMPLES = 8  # a row of examples under the textbox
-MAX_CHARS = max(high for _, high in TIERS.values())  # 50: the longest evaluation tier
+MAX_CHARS = TIERS["31-50"][1]  # 50: the examples and draws stay single short sentences
 MAX_SAMPLE_BYTES = 1024 * 1024  # ours is ~60 KB; a replaced file is refused unread above this
 MAX_ENTRIES = 5000
 MAX_REFERENCES = 50  # the pair file's most translated sentences have about 30
@@ -140,7 +140,7 @@ def build_sample(pairs: Sequence[data.Pair], spec: data.HeldoutSpec, size: int =
     Args:
         spec: the held-out split; only its held-out sentences are drawn.
         size: entries to draw; fewer when fewer are eligible.
-        max_chars: longest English sentence, at most MAX_CHARS (the longest tier).
+        max_chars: longest English sentence, at most MAX_CHARS (50).
         examples: how many entries to pick as examples.
         vocab: when given, only sentences whose characters are all in its input vocabulary.
 
@@ -149,7 +149,7 @@ def build_sample(pairs: Sequence[data.Pair], spec: data.HeldoutSpec, size: int =
         those the vocabulary also reads, entries drawn).
     """
     if not 1 <= max_chars <= MAX_CHARS:
-        raise ValueError(f"max_chars must be from 1 to {MAX_CHARS} (the longest evaluation tier), got {max_chars}")
+        raise ValueError(f"max_chars must be from 1 to {MAX_CHARS} (the sample holds short, single sentences), got {max_chars}")
     if size < 1:
         raise ValueError(f"size must be at least 1, got {size}")
     _, heldout = data.split_pairs(pairs, spec)

@@ -91,11 +91,15 @@ def is_chief(tf_config: str | None = None) -> bool:
 
 
 def select_training_pairs(pairs: list[Pair], config: TrainConfig, spec: HeldoutSpec) -> tuple[list[Pair], list[Pair]]:
-    """The pairs a recipe trains on (first `num_samples`, held-out English removed), and the held-out ones."""
+    """The pairs a recipe trains on (first `num_samples`, held-out English removed, English up to
+    `max_input_length`, a seeded random `subset` of them), and the held-out ones."""
     trainable, heldout = split_pairs(pairs, spec)
     chosen = [p for p in trainable if p.line <= _line_limit(pairs, config.num_samples)]
     if config.max_input_length:
         chosen = [p for p in chosen if len(p.english) <= config.max_input_length]
+    if 0 < config.subset < len(chosen):
+        keep = np.sort(np.random.default_rng([config.seed, config.subset]).choice(len(chosen), config.subset, replace=False))
+        chosen = [chosen[i] for i in keep]  # still in file order, like every other selection
     if not chosen:
         raise ValueError("no training pairs left after removing the held-out split and the length limit")
     return chosen, heldout

@@ -114,7 +114,7 @@ def test_examples_run_from_the_shortest_to_the_longest(pair_file):
     assert pick_examples(entries, 0) == []
 
 
-def test_max_chars_beyond_the_tiers_is_refused(pair_file, tmp_path, checkpoint_dir, capsys):
+def test_max_chars_over_50_is_refused(pair_file, tmp_path, checkpoint_dir, capsys):
     code, _ = _write(tmp_path, pair_file, checkpoint_dir, "--max-chars", "51")
     assert code == 2 and "max_chars must be from 1 to 50" in capsys.readouterr().err
 

@@ -113,6 +113,24 @@ def test_max_input_length_drops_long_english():
                                        HeldoutSpec(start_line=1, end_line=100, per_mille=1000))
 
 
+def test_subset_is_a_seeded_sample_of_the_selected_pairs_in_file_order():
+    pairs = [Pair("a" * (1 + i % 90), f"f{i}", i + 1) for i in range(2000)]
+    spec = HeldoutSpec(start_line=10**6)
+    config = _tiny(num_samples=0, max_input_length=60, subset=300)
+    chosen, _ = training.select_training_pairs(pairs, config, spec)
+    again, _ = training.select_training_pairs(pairs, config, spec)
+    other, _ = training.select_training_pairs(pairs, _tiny(num_samples=0, max_input_length=60, subset=300, seed=2), spec)
+    assert chosen == again and chosen != other
+    assert len(chosen) == 300 and len(set(chosen)) == 300
+    assert [p.line for p in chosen] == sorted(p.line for p in chosen)
+    assert max(len(p.english) for p in chosen) == 60  # the length limit first, then the sample
+    assert max(p.line for p in chosen) > 1500  # drawn from the whole file, not its first lines
+    everything, _ = training.select_training_pairs(pairs, _tiny(num_samples=0, subset=5000), spec)
+    assert len(everything) == 2000  # a subset larger than the pairs keeps them all
+    with pytest.raises(ValueError, match="subset must be a positive integer"):
+        _tiny(subset=-1).validate()
+
+
 def test_validation_split_recipe_tail_and_fast_shuffled():
     train_idx, val_idx = training._validation_split(10, 0.2, seed=1, shuffled=False)
     assert train_idx.tolist() == list(range(8)) and val_idx.tolist() == [8, 9]
