@@ -23,6 +23,7 @@ import shlex
 import sys
 import time
 from typing import Any, Callable, Iterator
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter is noise here
 
@@ -444,8 +445,21 @@ def cmd_evaluate(args) -> int:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     if args.write:
         evaluation.write_to_checkpoint(written, report, splits.METADATA_KEYS[args.split])
+    if args.errors:
+        report = {**report, "errors": _write_errors(args, translator, all_rows)}
     print(json.dumps(report, ensure_ascii=False, indent=2))
     return 0
+
+
+def _write_errors(args, translator, rows: list[dict]) -> dict:
+    """`evaluate --errors FILE`: the greedy run's wrong outputs beside training word counts (Markdown)."""
+    from . import error_analysis, splits
+
+    counts = error_analysis.word_counts(splits.training_english(translator.metadata, args.data))
+    analysed = error_analysis.analyse([r for r in rows if r["decoding"] == "greedy"], counts)
+    title = f"Greedy errors of {args.model} on the {args.split} split"
+    Path(args.errors).write_text(error_analysis.render(analysed, counts, title), encoding="utf-8")
+    return {"file": args.errors, **error_analysis.summary(analysed)}
 
 
 def cmd_push(args) -> int:
@@ -496,6 +510,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--length-normalize", action="store_true", help="length-normalised beam scores")
     evaluate.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N sentences of the split")
     evaluate.add_argument("--jsonl", metavar="OUT", help="write every input, output and its references to this JSONL file")
+    evaluate.add_argument("--errors", metavar="FILE.md",
+                          help="write the greedy outputs that equal no reference, each English word with its count in "
+                               "the checkpoint's training pairs, grouped by cause (name, unseen or rare word, common "
+                               "words only), and add that summary to the printed JSON")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.add_argument("--write", action="store_true",
                           help="store the report (figures by length tier, commit, decoder version, this command) in "

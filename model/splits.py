@@ -51,6 +51,24 @@ def evaluation_spec(metadata: dict[str, Any]) -> data.HeldoutSpec:
     return own
 
 
+def _training_and_validation(metadata: dict[str, Any], pairs: list[data.Pair], what: str):
+    """The pairs the checkpoint trained on and its validation pairs, rebuilt from its metadata."""
+    if "train_config" not in metadata:
+        raise ValueError(f"{what} needs a checkpoint trained by this project (its metadata records its training pairs)")
+    config = TrainConfig.from_dict(metadata["train_config"])
+    trained, _ = select_training_pairs(pairs, config, heldout_spec(metadata))
+    train_idx, val_idx = _validation_split(len(trained), config.validation_split, config.seed,
+                                           shuffled=validation_is_shuffled(config.recipe))
+    return [trained[i] for i in train_idx], [trained[i] for i in val_idx]
+
+
+def training_english(metadata: dict[str, Any], data_override: str | None = None) -> list[str]:
+    """The English side of every pair the checkpoint trained on (validation pairs excluded)."""
+    path = _data_path(metadata, data_override)
+    training, _ = _training_and_validation(metadata, data.read_pairs(path), "counting training words")
+    return [p.english for p in training]
+
+
 SPLITS = ("heldout", "val", "recipe", "visitor")
 # Where `evaluate --write` stores a split's report in metadata.json.
 METADATA_KEYS = {"heldout": "evaluation", "visitor": "evaluation_visitor"}
@@ -88,14 +106,9 @@ def load_split(metadata: dict[str, Any], split: str, data_override: str | None =
     elif split == "recipe":
         chosen = pairs[:RECIPE_LINES]
     elif split == "val":
-        if "train_config" not in metadata:
-            raise ValueError("--split val needs a checkpoint trained by this project (its metadata records the split)")
-        config = TrainConfig.from_dict(metadata["train_config"])
-        trained, _ = select_training_pairs(pairs, config, heldout_spec(metadata))
-        train_idx, val_idx = _validation_split(len(trained), config.validation_split, config.seed,
-                                               shuffled=validation_is_shuffled(config.recipe))
-        seen = {trained[i].english for i in train_idx}
-        chosen = [trained[i] for i in val_idx if trained[i].english not in seen]
+        training, validation = _training_and_validation(metadata, pairs, "--split val")
+        seen = {p.english for p in training}
+        chosen = [p for p in validation if p.english not in seen]
     else:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
     sources, references = data.group_references(chosen)
