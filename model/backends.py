@@ -511,7 +511,13 @@ def current() -> str:
 
 
 def engine_for(weights: Seq2SeqWeights | AttentionWeights, backend: str) -> StepEngine:
-    """The step engine of `backend` ("numpy" or "numba", which waits for the kernels) over `weights`."""
+    """The step engine of `backend` ("numpy" or "numba", which waits for the kernels) over `weights`.
+
+    Weights that assemble their own engine from their parts' (model/ensemble.py) say so with
+    `make_engine(backend, engine_for)`."""
+    make_engine = getattr(weights, "make_engine", None)
+    if make_engine is not None:
+        return make_engine(backend, engine_for)
     if backend == "numpy":
         return NumpyEngine(weights)
     if backend == "numba":

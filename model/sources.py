@@ -6,6 +6,8 @@ Accepted forms:
     hf://owner/repo[@rev]     a Hugging Face Hub model repository (branch, tag or commit), fetched
                               through the Hub cache; either a checkpoint pushed by this project or the
                               recipe's legacy SavedModel (keras-io/cl_s2s)
+    SOURCE+SOURCE[+...]       an ensemble of those models: their step probabilities averaged
+                              (model/ensemble.py), e.g. large+attention
 
 A checkpoint directory describes itself. A legacy SavedModel carries only weights: its vocabulary is
 rebuilt from the recipe's data (see model/legacy.py). Every failure, a Hub one included, is a
@@ -23,7 +25,9 @@ from . import checkpoint, legacy
 from .translator import Translator
 
 HUB_PREFIX = "hf://"
-FORMS = "'default', 'recipe', a checkpoint or SavedModel directory, or hf://owner/repo[@revision]"
+FORMS = ("'default', 'recipe', a checkpoint or SavedModel directory, or hf://owner/repo[@revision]; "
+         "several joined by '+' decode as an ensemble")
+ENSEMBLE_JOIN = "+"
 
 
 class SourceError(RuntimeError):
@@ -61,6 +65,8 @@ def load_source(source: str, vocab_data: str | None = None) -> Translator:
         vocab_data: pair file to rebuild the vocabulary from, for sources that carry none
             (the legacy keras-io/cl_s2s SavedModel); None downloads the recipe's data.
     """
+    if isinstance(source, str) and ENSEMBLE_JOIN in source and not Path(source).expanduser().exists():
+        return _load_ensemble(source, vocab_data)
     path = resolve_source(source)
     try:
         # lexists, not is_file: a model.keras that is a FIFO or a dangling link is the checkpoint's
@@ -72,3 +78,15 @@ def load_source(source: str, vocab_data: str | None = None) -> Translator:
         # The message names the file; for a Hub source it is a cache path, so name the handle too.
         prefix = f"{source}: " if source.startswith(HUB_PREFIX) else ""
         raise SourceError(f"{prefix}{err}") from None
+
+
+def _load_ensemble(source: str, vocab_data: str | None) -> Translator:
+    from .ensemble import ensemble
+
+    parts = [part.strip() for part in source.split(ENSEMBLE_JOIN)]
+    if not all(parts):
+        raise SourceError(f"ensemble {source!r} has an empty part; join two or more sources with '+', e.g. large+attention")
+    try:
+        return ensemble([load_source(part, vocab_data) for part in parts], parts)
+    except ValueError as err:
+        raise SourceError(f"cannot build the ensemble {source}: {err}") from None
