@@ -112,7 +112,24 @@ class BatchingEngine:
         """
         return self._submit(_Request(translator, english, options, french=french))
 
-    def _submit(self, request: _Request) -> concurrent.futures.Future:
+    def submit_many(self, translator: Translator, texts: list[str], options: DecodeOptions,
+                    prefixes: list[str] | None = None, french: list[str] | None = None
+                    ) -> list[concurrent.futures.Future]:
+        """Queue the sentences of one request together, so that they share an engine call.
+
+        They join the waiting list at once, next to each other, and the worker takes them into one
+        batch (unless more than `max_batch_size` wait). Each sentence keeps its own future.
+
+        Args:
+            prefixes: per sentence, French its translation must start with.
+            french: per sentence, the French to score (a scoring request) instead of translating.
+        """
+        requests = [_Request(translator, text, options, prefix=prefixes[i] if prefixes else "",
+                             french=french[i] if french is not None else None) for i, text in enumerate(texts)]
+        self._submit(*requests)
+        return [r.future for r in requests]
+
+    def _submit(self, *requests: _Request) -> concurrent.futures.Future:
         with self._cond:
             if self._closed:
                 raise EngineError("the translation engine has been shut down")
@@ -120,9 +137,9 @@ class BatchingEngine:
                 self._thread = threading.Thread(target=self._run, name="translate-batcher", daemon=True)
                 self._thread.start()
                 self.workers_started += 1
-            self._pending.append(request)
+            self._pending.extend(requests)
             self._cond.notify()
-        return request.future
+        return requests[0].future
 
     def translate(self, translator: Translator, text: str, options: DecodeOptions,
                   timeout: float | None = None, prefix: str = "") -> Translation:

@@ -52,7 +52,7 @@ def _kind(value: Any) -> str:
         type(value), type(value).__name__)
 
 
-def check_text(text: Any, limit: int = MAX_INPUT_CHARS) -> str:
+def check_text(text: Any, limit: int = MAX_INPUT_CHARS, fix: str = "Shorten it to one sentence.") -> str:
     """The server-side twin of the textbox's character limit, counted on what the model reads; raises
     InputError with the numbers.
 
@@ -62,19 +62,23 @@ def check_text(text: Any, limit: int = MAX_INPUT_CHARS) -> str:
     switched on and no character known (`normalize.typography(text)`): the longest the model can be
     given, and exactly what it is given by a model that knows no character normalisation lengthens
     (none of the bundled ones does).
+
+    Args:
+        limit: the most characters accepted.
+        fix: what the error suggests doing instead.
     """
     if text is None:
         text = ""
     if not isinstance(text, str):
         raise InputError(f"text must be a string, got {_kind(text)} {shown(text)}")
     if len(text) > limit:
-        raise InputError(f"the input is {len(text):,} characters long; the limit is {limit}. Shorten it to one sentence.")
+        raise InputError(f"the input is {len(text):,} characters long; the limit is {limit:,}. {fix}")
     read = normalize.typography(text).text
     if len(read) > limit:
         grown = next((c for c in text if len(normalize.typography(c).text) > 1), None)
         example = f" ({grown} → {normalize.typography(grown).text})" if grown else ""
         raise InputError(f"the input is {len(text):,} characters long but {len(read):,} once normalised{example}; "
-                         f"the limit is {limit}, counted after normalisation. Shorten it to one sentence.")
+                         f"the limit is {limit:,}, counted after normalisation. {fix}")
     return text
 
 

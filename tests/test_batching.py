@@ -244,3 +244,33 @@ def test_prefixes_and_scoring_requests_travel_with_each_request(translator):
     result = engine.score(translator, "Go.", plain[0].translation, DecodeOptions(), timeout=30)
     assert result.translation == plain[0].translation and all(s.given for s in result.steps)
     assert engine.translate(translator, "Go.", DecodeOptions(), timeout=30, prefix="Ja").translation.startswith("Ja")
+
+
+def test_the_sentences_of_one_request_share_an_engine_call_even_among_others(translator):
+    engine = BatchingEngine(max_batch_size=64)
+    gated = Gated(translator)
+    lone = engine.submit(gated, "Go.", DecodeOptions())  # a request alone: its own call
+    assert gated.entered.wait(10)
+    before = engine.submit(gated, "Hi.", DecodeOptions())
+    paragraph = engine.submit_many(gated, ["Run!", "Who?", "Wait!"], DecodeOptions())
+    after = engine.submit(gated, "I won.", DecodeOptions())
+    gated.gate.set()
+    for future, text in zip([lone, before, *paragraph, after], ["Go.", "Hi.", "Run!", "Who?", "Wait!", "I won."]):
+        _same(future.result(timeout=30), translator.translate(text, DecodeOptions()))
+    assert gated.calls == [["Go."], ["Hi.", "Run!", "Who?", "Wait!", "I won."]]
+
+
+def test_submit_many_carries_prefixes_and_french_to_score(translator):
+    engine = BatchingEngine()
+    prefixes = engine.submit_many(translator, ["Go.", "Hi."], DecodeOptions(), prefixes=["", "a"])
+    assert prefixes[1].result(timeout=30).translation.startswith("a")
+    _same(prefixes[0].result(timeout=30), translator.translate("Go.", DecodeOptions()))
+    scored = engine.submit_many(translator, ["Go.", "Hi."], DecodeOptions(), french=["Va !", "Salut."])
+    for future, pair in zip(scored, [("Go.", "Va !"), ("Hi.", "Salut.")]):
+        try:
+            want = translator.score(*pair)
+        except InputError as err:
+            with pytest.raises(InputError, match=str(err)[:20]):
+                future.result(timeout=30)
+        else:
+            _same(future.result(timeout=30), want)
