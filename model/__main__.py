@@ -3,9 +3,11 @@
 translate: sentences from the arguments, or from stdin one per line. Stdin is read as UTF-8 bytes
 and each line is answered, and flushed, as soon as it has arrived, so the command works as a filter
 in a pipe or interactively; lines that arrive together (a file) are translated together in batches,
-but no answer ever waits for later input. Output line N answers input line N: with --jsonl each
-line gives one JSON line {"input", "translation", "score", "steps", "nbest", "warnings",
-"suggest_capitalize"}, or
+but no answer ever waits for later input. A line is cut into sentences (model/paragraph.py), which
+are translated in one batch and joined with the line's spacing; --no-split reads it as one sequence,
+as the keras.io recipe does. Output line N answers input line N: with --jsonl each line gives one
+JSON line {"input", "translation", "score", "steps", "nbest", "warnings", "suggest_capitalize",
+"sentences"} ("sentences": one such record per sentence; see paragraph.ParagraphTranslation), or
 {"input", "error"} for a line that cannot be translated ("input" is null when the line could not
 be read: not UTF-8, or over the length limit); in plain mode such a line prints its error, with
 its line number, on stderr and an empty line on stdout. A bad line never stops the run: the exit
@@ -27,7 +29,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter is noise here
 
-from . import backends  # noqa: E402
+from . import backends, paragraph  # noqa: E402
 from .sources import FORMS, SourceError, load_source  # noqa: E402
 from .translator import DecodeOptions, InputError  # noqa: E402
 
@@ -121,6 +123,13 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
                                help="upper-case the first letter (default: off, and a sentence that starts "
                                     "lower-case gets a warning suggesting this): the training sentences all start "
                                     "with a capital, and 'i am very happy.' translates badly")
+
+
+def _add_split(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-split", dest="split", action="store_false",
+                        help="read each line as one sequence, as the keras.io recipe does (default: cut each line into "
+                             "sentences, translate them in one batch and join their French with the line's spacing; "
+                             f"at most {paragraph.MAX_SENTENCES} sentences a line)")
 
 
 def _options(args) -> DecodeOptions:
@@ -343,7 +352,8 @@ def cmd_translate(args) -> int:
                 return EXIT_CANNOT_RUN
 
         def run(texts: list[str]) -> list:
-            return translator.translate_batch(texts, options, [args.prefix] * len(texts) if args.prefix else None)
+            return paragraph.translate_batch(translator, texts, options,
+                                             [args.prefix] * len(texts) if args.prefix else None, split=args.split)
 
         if args.sentences:
             items = [(f"argument {i}", *_request(_too_long(MAX_INPUT_CHARS) if len(s) > MAX_INPUT_CHARS else s))
@@ -392,7 +402,8 @@ def cmd_score(args) -> int:
             if translator is None:
                 return EXIT_CANNOT_RUN
             batches = ([(f"line {n}", *_pair(item)) for n, item in lines] for lines in _read_stdin(fd))
-            return _answer_all(batches, lambda pairs: translator.score_batch(pairs, options), True, tally)
+            return _answer_all(batches, lambda pairs: paragraph.score_batch(translator, pairs, options, args.split),
+                               True, tally)
         finally:
             if args.input is not None:
                 os.close(fd)
@@ -488,7 +499,10 @@ def build_parser() -> argparse.ArgumentParser:
                                 "greedily, with --beam-size (every n-best hypothesis starts with it) or with "
                                 "--temperature; its steps are marked \"given\" with --jsonl. TEXT is taken exactly "
                                 "as written (a trailing space counts), and must use characters the model writes")
-    translate.add_argument("--jsonl", action="store_true", help="one JSON object per sentence, with per-step probabilities")
+    translate.add_argument("--jsonl", action="store_true",
+                           help="one JSON object per line, with per-step probabilities: a line of several sentences "
+                                "has its joined French on top and one record per sentence in \"sentences\"")
+    _add_split(translate)
     translate.set_defaults(func=cmd_translate)
 
     score = sub.add_parser("score", help="score given translations (english<TAB>french lines): per-character probabilities",
@@ -496,6 +510,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--input", metavar="FILE", help="read the english<TAB>french lines from FILE (default: stdin)")
     _add_model(score)
     _add_input_options(score)
+    _add_split(score)
     score.set_defaults(func=cmd_score)
 
     evaluate = sub.add_parser("evaluate", help="score a model on a held-out split (chrF, chrF++, BLEU, exact match)",

@@ -129,7 +129,7 @@ def _segmented(text: Any, split: bool) -> segment.Segmented:
     text = check_text(text, MAX_PARAGRAPH_CHARS, "Shorten it, or split it into several requests.")
     if not text.strip():
         raise InputError("the input is empty: type an English sentence, e.g. 'Go.'")
-    if not segment.has_words(text):
+    if split and not segment.has_words(text):
         raise InputError(f"the input {quoted(text.strip())} is only punctuation and spaces: type an English "
                          f"sentence, e.g. 'Go.'")
     segmented = segment.split(text) if split else segment.Segmented((text.strip(),), ())
@@ -159,10 +159,11 @@ def plan(text: Any, prefix: str = "", split: bool = True) -> Plan:
 
 def plan_score(english: Any, french: str, split: bool = True) -> Plan:
     """Pair the sentences of the English with those of the French, to score; raises InputError when
-    their counts differ, naming both."""
+    their counts differ, naming both. An English of one sentence is paired with the whole French."""
     segmented = _segmented(english, split)
-    pieces = list(segment.split(french, "fr").sentences) if split else [french]
-    if split and len(pieces) != len(segmented.sentences):
+    # One English sentence takes the French whole, exactly as given ("" included), as it always has.
+    pieces = list(segment.split(french, "fr").sentences) if len(segmented.sentences) > 1 else [french]
+    if len(pieces) != len(segmented.sentences):
         raise InputError(f"the English has {_count(len(segmented.sentences))} and the French "
                          f"{_count(len(pieces))}: give one French sentence per English sentence to score them")
     return Plan(segmented, french=pieces)

@@ -15,7 +15,7 @@ from tests.conftest import REPO, compare_steps
 
 pytestmark = pytest.mark.slow  # every test starts Python (and most TensorFlow) in a subprocess
 
-LONG = "Go away. Hi, Tom! I won."  # longer than the random models' max_encoder_seq_length (12)
+LONG = "I won, Tom, go away."  # one sentence, longer than the random models' max_encoder_seq_length (12)
 
 # Comparing the command's output with the same model called here: sentences given as arguments are
 # translated as one batch, so calling translate_batch with the same sentences repeats the very same
@@ -51,7 +51,8 @@ def test_translate_stdin_jsonl_with_bad_lines(random_checkpoint):
     good = [rows[0], rows[3], rows[4]]
     translator = checkpoint.load(random_checkpoint)
     for row in good:
-        assert set(row) == {"input", "translation", "score", "steps", "nbest", "warnings", "suggest_capitalize"}
+        assert set(row) == {"input", "translation", "score", "steps", "nbest", "warnings", "suggest_capitalize",
+                            "sentences"}
         assert row["nbest"] == []
         for step in row["steps"]:
             assert set(step) == {"char", "prob", "top"}
@@ -158,7 +159,7 @@ def test_default_model_translates_offline():
     assert row["input"] == "Go." and row["steps"]
     expected = load_source("default").translate("Go.").to_dict()
     # The same model in another process: the same characters; floats equal up to BLAS rounding.
-    assert row["translation"] == expected["translation"] and set(row) == set(expected)
+    assert row["translation"] == expected["translation"] and set(row) == set(expected) | {"sentences"}
     assert [s["char"] for s in row["steps"]] == [s["char"] for s in expected["steps"]]
     assert row["score"] == pytest.approx(expected["score"], abs=1e-4)
     for got, want in zip(row["steps"], expected["steps"]):
@@ -209,7 +210,7 @@ def test_help_explains_the_normalisation_flags():
 # --- score, and translate --prefix ----------------------------------------------------------------
 
 SCORE_KEYS = {"input", "translation", "score", "normalized_score", "steps", "nbest", "warnings", "suggest_capitalize",
-              "disagreements"}
+              "disagreements", "sentences"}
 
 
 def test_score_streams_one_record_per_line_and_bad_lines_get_errors(random_checkpoint, tmp_path):
@@ -280,3 +281,31 @@ def test_help_explains_score_and_prefix():
         assert words in score.stdout
     translate = run_cli("translate", "--help")
     assert "--prefix" in translate.stdout and "given" in translate.stdout
+
+
+def test_a_line_of_several_sentences_is_translated_sentence_by_sentence(random_fast_checkpoint):
+    line = "Go. Hi, Tom!  Who?"
+    proc = run_cli("translate", "--model", random_fast_checkpoint, "--jsonl", stdin=line + "\n")
+    assert proc.returncode == 0, proc.stderr
+    (row,) = jsonl(proc.stdout)
+    translator = checkpoint.load(random_fast_checkpoint)
+    alone = [translator.translate(s).translation for s in ("Go.", "Hi, Tom!", "Who?")]
+    assert row["translation"] == " ".join(alone) and row["input"] == "Go. Hi, Tom! Who?"
+    assert [s["translation"] for s in row["sentences"]] == alone
+    assert [s["separator"] for s in row["sentences"]] == [" ", " ", ""]
+    plain = run_cli("translate", "--model", random_fast_checkpoint, line)
+    assert plain.stdout == " ".join(alone) + "\n"
+    whole = run_cli("translate", "--model", random_fast_checkpoint, "--no-split", line)
+    assert whole.returncode == 0 and whole.stdout == translator.translate(line).translation + "\n"
+
+
+def test_score_pairs_the_sentences_of_both_sides(random_fast_checkpoint):
+    stdin = "Go. Who?\tVa ! Tu es bon ?\nGo. Who?\tVa !\n"
+    proc = run_cli("score", "--model", random_fast_checkpoint, stdin=stdin)
+    assert proc.returncode == 1
+    scored, refused = jsonl(proc.stdout)
+    translator = checkpoint.load(random_fast_checkpoint)
+    expected = [translator.score("Go.", "Va !").score, translator.score("Who?", "Tu es bon ?").score]
+    assert [s["score"] for s in scored["sentences"]] == pytest.approx(expected, abs=1e-4)
+    assert scored["score"] == pytest.approx(sum(expected), abs=1e-4)
+    assert "the English has 2 sentences and the French 1 sentence" in refused["error"]
