@@ -441,15 +441,25 @@ def cmd_evaluate(args) -> int:
     if translator is None:
         return 1
     backends.wait()  # every sentence on one engine: the compiled one where it loads (about a second)
+    runs = evaluation.decoding_runs(args.beam_size, args.length_normalize)
+    command = "python -m model " + shlex.join(sys.argv[1:])
     try:
-        sources, references, info = splits.load_split(translator.metadata, args.split, args.data, args.limit)
+        if args.split == "paragraphs":
+            inputs = splits.paragraph_inputs(translator.metadata, args.data, args.limit)
+        else:
+            sources, references, info = splits.load_split(translator.metadata, args.split, args.data, args.limit)
     except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    runs = evaluation.decoding_runs(args.beam_size, args.length_normalize)
-    command = "python -m model " + shlex.join(sys.argv[1:])
-    report, all_rows = evaluation.report(translator, sources, references, {"model": args.model, **info}, runs,
-                                         command, progress=not args.quiet)
+    if args.split == "paragraphs":
+        if args.errors:
+            print("error: --errors lists the sentences of a sentence split; use --split heldout or visitor", file=sys.stderr)
+            return 2
+        report, all_rows = evaluation.paragraph_report(translator, inputs, runs, command, progress=not args.quiet)
+        report = {"model": args.model, **report}
+    else:
+        report, all_rows = evaluation.report(translator, sources, references, {"model": args.model, **info}, runs,
+                                             command, progress=not args.quiet)
     if args.jsonl:
         with open(args.jsonl, "w", encoding="utf-8") as handle:
             for row in all_rows:
@@ -486,6 +496,8 @@ def cmd_push(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import splits as splits_module  # plain Python: no TensorFlow behind it
+
     parser = argparse.ArgumentParser(prog="python -m model", description="Character-level English -> French seq2seq translation.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -517,10 +529,12 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Translate a split greedily and with beam search and print sacrebleu figures as JSON.")
     _add_model(evaluate)
     evaluate.add_argument("--data", help="pair file (.txt/.zip); default: the data the checkpoint was trained on, else the recipe's download")
-    evaluate.add_argument("--split", choices=("heldout", "val", "recipe", "visitor"), default="heldout",
+    evaluate.add_argument("--split", choices=splits_module.SPLITS, default="heldout",
                           help="heldout: sentences no checkpoint trains on; val: this checkpoint's validation pairs; "
                                "recipe: the keras.io recipe's first 10,000 lines; visitor: everyday sentences written "
-                               "for this project, outside the corpus (model/visitor/) (default: heldout)")
+                               "for this project, outside the corpus (model/visitor/); paragraphs: inputs of two or "
+                               "three heldout and visitor sentences, translated cut into sentences, whole, and with "
+                               "each sentence alone (default: heldout)")
     evaluate.add_argument("--beam-size", type=int, default=4, metavar="N", help="also decode with beam width N; 0 skips beam (default 4)")
     evaluate.add_argument("--length-normalize", action="store_true", help="length-normalised beam scores")
     evaluate.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N sentences of the split")
@@ -532,8 +546,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.add_argument("--write", action="store_true",
                           help="store the report (figures by length tier, commit, decoder version, this command) in "
-                               "the checkpoint's metadata.json: 'evaluation' (heldout) or 'evaluation_visitor' (visitor); "
-                               "local checkpoints only")
+                               "the checkpoint's metadata.json: 'evaluation' (heldout), 'evaluation_visitor' (visitor) "
+                               "or 'evaluation_paragraphs' (paragraphs); local checkpoints only")
     evaluate.set_defaults(func=cmd_evaluate)
 
     engine = sub.add_parser(

@@ -120,6 +120,65 @@ def report(translator: Translator, sources, references, info: dict, runs, comman
     return result, all_rows
 
 
+# How the paragraphs split is translated, each scored against the same references:
+#   segmented  cut into sentences by model/segment.py, one batch (what the app and the CLI do);
+#   whole      each input as one sequence (`--no-split`, the recipe's way);
+#   alone      each sentence of the split's own construction translated alone, joined with a space:
+#              the segmentation a perfect segmenter would give.
+PARAGRAPH_WAYS = ("segmented", "whole", "alone")
+
+
+def paragraph_report(translator: Translator, inputs, runs, command: str, batch_size: int = 32,
+                     progress: bool = True) -> tuple[dict, list[dict]]:
+    """Evaluate the paragraphs split (splits.paragraph_inputs) every way in PARAGRAPH_WAYS, for each run.
+
+    Returns (report, rows): report[run][way] holds `score`'s figures, `untranslatable` and
+    `seconds_per_input`; rows hold each input, its references and the three outputs.
+    """
+    from tqdm.auto import tqdm
+
+    from . import paragraph
+
+    result = {**inputs.info, "provenance": provenance(command)}
+    rows = [{"input": s, "references": r, "decoding": {}} for s, r in zip(inputs.sources, inputs.references)]
+    for name, options in runs:
+        outputs: dict[str, list[str]] = {way: [] for way in PARAGRAPH_WAYS}
+        failed = dict.fromkeys(PARAGRAPH_WAYS, 0)
+        seconds = dict.fromkeys(PARAGRAPH_WAYS, 0.0)
+        with tqdm(total=len(inputs.sources), desc=f"paragraphs ({name})", unit="input", disable=not progress) as bar:
+            for begin in range(0, len(inputs.sources), batch_size):
+                chunk = inputs.sources[begin:begin + batch_size]
+                parts = inputs.parts[begin:begin + batch_size]
+                for way, translate in (
+                        ("segmented", lambda: paragraph.translate_batch(translator, chunk, options)),
+                        ("whole", lambda: paragraph.translate_batch(translator, chunk, options, split=False)),
+                        ("alone", lambda: _alone(translator, parts, options))):
+                    started = time.perf_counter()
+                    for out in translate():
+                        failed[way] += isinstance(out, InputError)
+                        outputs[way].append("" if isinstance(out, InputError) else out if isinstance(out, str)
+                                            else out.translation)
+                    seconds[way] += time.perf_counter() - started
+                bar.update(len(chunk))
+        result[name] = {way: {**score(outputs[way], inputs.references), "untranslatable": failed[way],
+                              "seconds_per_input": round(seconds[way] / len(inputs.sources), 5)}
+                        for way in PARAGRAPH_WAYS}
+        for row, *french in zip(rows, *(outputs[way] for way in PARAGRAPH_WAYS)):
+            row["decoding"][name] = dict(zip(PARAGRAPH_WAYS, french))
+    return result, rows
+
+
+def _alone(translator: Translator, parts: Sequence[Sequence[str]], options: DecodeOptions) -> list[str | InputError]:
+    """Each input's known sentences translated one per row, joined with a space; an error fails its input."""
+    flat = translator.translate_batch([s for sentences in parts for s in sentences], options)
+    out, at = [], 0
+    for sentences in parts:
+        mine, at = flat[at:at + len(sentences)], at + len(sentences)
+        error = next((r for r in mine if isinstance(r, InputError)), None)
+        out.append(error if error else " ".join(r.translation for r in mine))
+    return out
+
+
 def write_to_checkpoint(directory, result: dict, key: str = "evaluation") -> None:
     """Store a report under `key` in the checkpoint's metadata.json, replacing the previous one.
 

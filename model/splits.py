@@ -7,10 +7,15 @@ val      the checkpoint's own validation pairs, minus any English sentence that 
 recipe   the keras.io recipe's training data: the first 10,000 lines, grouped by English sentence.
 visitor  everyday sentences written for this project, outside the corpus (`model/visitor/`): what a
          visitor to the Space types, rather than Tatoeba's style. Needs no data file.
+paragraphs
+         inputs of two or three sentences, as visitors paste them: the held-out split's and the
+         visitor set's sentences, shuffled with a fixed seed and grouped (`paragraph_inputs`), so no
+         sentence is training data. Each input's references join its sentences' references.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,9 +74,58 @@ def training_english(metadata: dict[str, Any], data_override: str | None = None)
     return [p.english for p in training]
 
 
-SPLITS = ("heldout", "val", "recipe", "visitor")
+SPLITS = ("heldout", "val", "recipe", "visitor", "paragraphs")
+PARAGRAPH_SEED = 26  # the shuffle that groups sentences into inputs
+PARAGRAPH_INPUTS = {"heldout": 120, "visitor": 60}  # inputs built from each source
+PARAGRAPH_REFERENCES = 4  # references per input: the k-th joins each sentence's k-th (or last) reference
+SENTENCE_END = ".!?"  # only sentences that end like one: the boundaries must be real ones
+
+
+@dataclass
+class ParagraphInputs:
+    sources: list[str]  # each input: its sentences joined by a space
+    references: list[list[str]]
+    parts: list[list[str]]  # each input's sentences, as written: translated one by one, the oracle segmentation
+    info: dict[str, Any]
+
+
+def _grouped(sentences: list[str], references: list[list[str]], count: int, rng) -> list[tuple[list[str], list[list[str]]]]:
+    """`count` inputs of two or three sentences (alternately), drawn without repeats in a shuffled order."""
+    order = [i for i in rng.permutation(len(sentences)) if sentences[i].rstrip()[-1:] in SENTENCE_END]
+    groups, at = [], 0
+    while len(groups) < count and at + 3 <= len(order):
+        size = 2 + len(groups) % 2
+        chosen = order[at:at + size]
+        groups.append(([sentences[i] for i in chosen], [references[i] for i in chosen]))
+        at += size
+    return groups
+
+
+def paragraph_inputs(metadata: dict[str, Any], data_override: str | None = None, limit: int | None = None
+                     ) -> ParagraphInputs:
+    """The paragraphs split (see the module doc): held-out inputs first, then visitor ones."""
+    import numpy as np
+
+    rng = np.random.default_rng(PARAGRAPH_SEED)
+    heldout_sources, heldout_references, heldout_info = load_split(metadata, "heldout", data_override)
+    visitor_sources, visitor_references, _ = _visitor_split(None)
+    groups = (_grouped(heldout_sources, heldout_references, PARAGRAPH_INPUTS["heldout"], rng)
+              + _grouped(visitor_sources, visitor_references, PARAGRAPH_INPUTS["visitor"], rng))
+    if limit:
+        groups = groups[:limit]
+    sources = [" ".join(parts) for parts, _ in groups]
+    references = [[" ".join(refs[min(k, len(refs) - 1)] for refs in refs_per_sentence)
+                   for k in range(min(PARAGRAPH_REFERENCES, max(len(r) for r in refs_per_sentence)))]
+                  for _, refs_per_sentence in groups]
+    info = {"split": "paragraphs", "data": heldout_info["data"], "data_sha256": heldout_info["data_sha256"],
+            "heldout": heldout_info["heldout"], "visitor": "model/visitor/visitor.tsv", "seed": PARAGRAPH_SEED,
+            "inputs": {"heldout": min(len(groups), PARAGRAPH_INPUTS["heldout"]),
+                       "visitor": max(0, len(groups) - PARAGRAPH_INPUTS["heldout"])},
+            "sentences": sum(len(parts) for parts, _ in groups),
+            "sentences_fingerprint": data.fingerprint(sources)}
+    return ParagraphInputs(sources, references, [parts for parts, _ in groups], info)
 # Where `evaluate --write` stores a split's report in metadata.json.
-METADATA_KEYS = {"heldout": "evaluation", "visitor": "evaluation_visitor"}
+METADATA_KEYS = {"heldout": "evaluation", "visitor": "evaluation_visitor", "paragraphs": "evaluation_paragraphs"}
 
 
 def _visitor_split(limit: int | None):

@@ -6,7 +6,7 @@ import pytest
 from sacrebleu.metrics import BLEU, CHRF
 
 from model import checkpoint, data, evaluation, splits
-from model.translator import DecodeOptions
+from model.translator import DecodeOptions, InputError
 from tests.random_models import random_sentences
 
 
@@ -108,3 +108,48 @@ def test_recipe_and_val_splits(trained):
     assert val_sources and not set(val_sources) & train_english
     with pytest.raises(ValueError, match="split must be"):
         splits.load_split(trained.metadata, "test")
+
+
+@pytest.mark.slow
+def test_paragraph_inputs_join_heldout_and_visitor_sentences(trained, shared_data):
+    inputs = splits.paragraph_inputs(trained.metadata, str(shared_data))
+    again = splits.paragraph_inputs(trained.metadata, str(shared_data))
+    assert inputs.sources == again.sources and inputs.info["sentences_fingerprint"] == again.info["sentences_fingerprint"]
+    assert inputs.info["inputs"] == splits.PARAGRAPH_INPUTS and len(inputs.sources) == sum(splits.PARAGRAPH_INPUTS.values())
+    heldout, heldout_refs, _ = splits.load_split(trained.metadata, "heldout")
+    visitor, visitor_refs, _ = splits.load_split(trained.metadata, "visitor")
+    refs_of = {**dict(zip(heldout, heldout_refs)), **dict(zip(visitor, visitor_refs))}
+    used = [s for parts in inputs.parts for s in parts]
+    assert len(used) == len(set(used)) == inputs.info["sentences"]  # no sentence twice
+    for n, (source, references, parts) in enumerate(zip(inputs.sources, inputs.references, inputs.parts)):
+        assert len(parts) == 2 + n % 2 and source == " ".join(parts)
+        assert all(p in (heldout if n < 120 else visitor) for p in parts)  # held-out inputs first
+        assert references[0] == " ".join(refs_of[p][0] for p in parts)
+        assert len(references) == min(splits.PARAGRAPH_REFERENCES, max(len(refs_of[p]) for p in parts))
+
+
+@pytest.mark.slow
+def test_evaluate_paragraphs_scores_segmented_whole_and_alone(tiny_checkpoint, shared_data, tmp_path):
+    from tests.test_cli import jsonl, run_cli
+
+    rows_path = tmp_path / "rows.jsonl"
+    proc = run_cli("evaluate", "--model", tiny_checkpoint, "--data", shared_data, "--split", "paragraphs",
+                   "--limit", "8", "--beam-size", "2", "--quiet", "--jsonl", rows_path)
+    assert proc.returncode == 0, proc.stderr
+    report = __import__("json").loads(proc.stdout)
+    assert report["split"] == "paragraphs" and report["inputs"] == {"heldout": 8, "visitor": 0}
+    for run in ("greedy", "beam2"):
+        assert set(report[run]) == set(evaluation.PARAGRAPH_WAYS)
+        for figures in report[run].values():
+            assert 0 <= figures["chrf"] <= 100 and figures["untranslatable"] < 8  # most read: short sentences
+    rows = jsonl(rows_path.read_text(encoding="utf-8"))
+    translator = checkpoint.load(tiny_checkpoint)
+    inputs = splits.paragraph_inputs(translator.metadata, str(shared_data), limit=8)
+    for row, parts in zip(rows, inputs.parts):
+        outputs = row["decoding"]["greedy"]
+        # The tiny model reads few characters: an input with one it cannot read scores as empty.
+        alone = translator.translate_batch(parts)
+        failed = any(isinstance(a, InputError) for a in alone)
+        assert outputs["alone"] == ("" if failed else " ".join(a.translation for a in alone))
+        whole = translator.translate_batch([row["input"]])[0]
+        assert outputs["whole"] == ("" if isinstance(whole, InputError) else whole.translation)
