@@ -29,11 +29,11 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter is noise here
 
-from . import backends, paragraph  # noqa: E402
+from . import backends, paragraph, validation  # noqa: E402
 from .sources import FORMS, SourceError, load_source  # noqa: E402
 from .translator import DecodeOptions, InputError  # noqa: E402
 
-MAX_INPUT_CHARS = 1000  # a long sentence fits 10 times over; a 1 MB line used to take over a minute
+MAX_INPUT_CHARS = validation.MAX_PARAGRAPH_CHARS  # a line is a request: a 1 MB line used to take over a minute
 BATCH_LINES = 256  # lines per engine call when they arrive together; one call costs about its longest line
 READ_CHUNK = 64 * 1024  # bytes per read: a file comes in big chunks (big batches), a terminal line by line
 SIGNAL_CHECK_S = 0.25  # how often a read that waits on stdin wakes to see whether Ctrl-C arrived

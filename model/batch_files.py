@@ -1,7 +1,8 @@
 """Batch files: reading uploaded sentences, translating them row by row, writing a CSV that is safe to open.
 
-A `.txt` file holds one sentence per line; a `.csv` file has a column named `english`. Rows the
-model cannot translate (too long, unknown characters) get their error in the output CSV's `error`
+A `.txt` file holds one input per line; a `.csv` file has a column named `english`. An input may hold
+several sentences: they are translated as the app translates a paragraph (model/paragraph.py) and
+their French joined in one cell. Rows the model cannot translate (too long, unknown characters) get their error in the output CSV's `error`
 column; only a file that cannot be read at all (wrong type, not UTF-8, too big, no `english`
 column, too many columns) is rejected as a whole. A `.csv` field is never too long for the reader:
 the file's size limit is the only size limit, and an over-long sentence is a row error, as in a
@@ -44,8 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from . import paragraph
 from .translator import DecodeOptions, InputError, Translator
-from .validation import check_text
 
 MAX_BATCH_ROWS = 1000  # sentences per uploaded file; ~1000 short sentences translate in a few seconds on 2 CPUs
 MAX_BATCH_BYTES = 256 * 1024  # 1000 rows of 100 characters plus CSV overhead fit easily
@@ -179,16 +180,9 @@ def translate_rows(translator: Translator, rows: list[BatchRow], options: Decode
     """
     for start in range(0, len(rows), chunk):
         part = [row for row in rows[start : start + chunk] if not row.blank]  # a blank row has its error
-        texts = []
-        for row in part:
-            try:
-                texts.append(check_text(row.english))
-            except InputError as err:
-                row.error = str(err)
-                texts.append("")  # translate_batch reports it as empty; the first error is kept
-        for row, result in zip(part, translator.translate_batch(texts, options) if texts else []):
-            if row.error:
-                continue
+        # A cell may hold several sentences: each is translated, all of the chunk's in one batch.
+        translated = paragraph.translate_batch(translator, [row.english for row in part], options) if part else []
+        for row, result in zip(part, translated):
             if isinstance(result, InputError):
                 row.error = str(result)
             else:

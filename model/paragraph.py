@@ -22,21 +22,13 @@ input, with an error that names the sentence: half a paragraph would read as a w
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 from . import segment
 from .translator import DecodeOptions, InputError, Translation, Translator
-from .validation import check_text
+from .validation import MAX_FRENCH_PARAGRAPH_CHARS, MAX_PARAGRAPH_CHARS, MAX_SENTENCES, check_text  # noqa: F401
 
-# About a long paragraph or a short email, counted after normalisation, as the single-sentence limit
-# was (model.validation.check_text).
-MAX_PARAGRAPH_CHARS = 1000
-# Sentences per request. 1,000 characters of the corpus' everyday sentences (about 30 characters
-# each) are 30 or so; 20 bounds a request's cost at about 20 sentences' beams in one batch
-# (benchmarks/paragraphs.py: 20 sentences took about 6x one sentence at the app's default), and
-# leaves room for any paragraph a visitor writes by hand.
-MAX_SENTENCES = 20
 # How a sentence is named in errors and warnings.
 QUOTED_CHARS = 30
 
@@ -76,6 +68,16 @@ class ParagraphTranslation:
         count = len(self.sentences)
         return [f"{sentence_label(i, s.input, count)}: {w}" if count > 1 else w
                 for i, s in enumerate(self.sentences) for w in s.warnings]
+
+    def as_translation(self) -> Translation:
+        """The whole input as one Translation: the only sentence itself, or, for several, the joined French,
+        the summed score and every sentence's steps in order (for figures over every character: mean
+        confidence, a comparison row), without n-best lists or attention (each is per sentence)."""
+        if len(self.sentences) == 1:
+            return self.sentences[0]
+        steps = [replace(step, attention=None) for s in self.sentences for step in s.steps]
+        return Translation(self.input, self.translation, self.score, steps, [], self.warnings,
+                           suggest_capitalize=any(s.suggest_capitalize for s in self.sentences))
 
     def to_dict(self) -> dict[str, Any]:
         """The single sentence's record (today's shape) plus `sentences`, one record per sentence.
@@ -126,7 +128,7 @@ class Plan:
 
 def _segmented(text: Any, split: bool) -> segment.Segmented:
     """The input's sentences, checked: the paragraph limits, something to translate, the sentence cap."""
-    text = check_text(text, MAX_PARAGRAPH_CHARS, "Shorten it, or split it into several requests.")
+    text = check_text(text)
     if not text.strip():
         raise InputError("the input is empty: type an English sentence, e.g. 'Go.'")
     if split and not segment.has_words(text):
@@ -188,7 +190,12 @@ def translate_batch(translator: Translator, texts: Sequence[str], options: Decod
             plans.append(err)
     sentences = [t for p in plans if isinstance(p, Plan) for t in p.texts]
     given = [x for p in plans if isinstance(p, Plan) for x in p.prefixes]
-    results = translator.translate_batch(sentences, options, given if any(given) else None) if sentences else []
+    if not sentences:
+        results = []
+    elif any(given):
+        results = translator.translate_batch(sentences, options, given)
+    else:  # the call every translator (and a test's stand-in) takes
+        results = translator.translate_batch(sentences, options)
     return _assemble_all(plans, results)
 
 

@@ -24,9 +24,15 @@ from typing import Any, Mapping
 from . import normalize
 from .translator import METHODS, DecodeOptions, InputError
 
-# A sentence, not a paragraph: the recipe trains on sentences of at most ~16 characters. Counted on
-# what the model reads, after normalisation (see check_text).
-MAX_INPUT_CHARS = 100
+# A request's English: a long paragraph or a short email, cut into sentences by model/paragraph.py.
+# Counted on what the model reads, after normalisation (see check_text).
+MAX_PARAGRAPH_CHARS = 1000
+# Sentences per request. 1,000 characters of the corpus' everyday sentences (about 30 characters each)
+# are 30 or so; 20 bounds a request's cost at 20 sentences' beams in one engine call (measured in
+# benchmarks/paragraphs.py, README "Paragraphs") and leaves room for any paragraph typed by hand.
+MAX_SENTENCES = 20
+# French given to be scored, for a whole input: French runs about a fifth longer than its English.
+MAX_FRENCH_PARAGRAPH_CHARS = 1500
 # French given to the decoder (a prefix to continue, a translation to score): the longest French
 # sentence of fra-eng has 360 characters. A model's own limit, max_decoder_seq_length (111 for the
 # bundled default), is checked by the Translator; this bound only keeps the check itself cheap.
@@ -52,12 +58,13 @@ def _kind(value: Any) -> str:
         type(value), type(value).__name__)
 
 
-def check_text(text: Any, limit: int = MAX_INPUT_CHARS, fix: str = "Shorten it to one sentence.") -> str:
+def check_text(text: Any, limit: int = MAX_PARAGRAPH_CHARS,
+               fix: str = "Shorten it, or split it into several requests.") -> str:
     """The server-side twin of the textbox's character limit, counted on what the model reads; raises
     InputError with the numbers.
 
-    Normalisation can lengthen a sentence: NFKC writes "ⅷ" as "viii" and "ﷺ" as 18 characters, the
-    typography table "…" as "...", so 100 characters as typed could put 400 or more into the model.
+    Normalisation can lengthen a text: NFKC writes "ⅷ" as "viii" and "ﷺ" as 18 characters, the
+    typography table "…" as "...", so 1,000 characters as typed could put 4,000 or more into the model.
     The text is checked as typed first (which bounds the work), then as normalised with everything
     switched on and no character known (`normalize.typography(text)`): the longest the model can be
     given, and exactly what it is given by a model that knows no character normalisation lengthens
@@ -97,8 +104,7 @@ def check_french(french: Any, what: str = "French", limit: int = MAX_FRENCH_CHAR
     if not isinstance(french, str):
         raise InputError(f"the {what} must be text, got {_kind(french)} {shown(french)}")
     if len(french) > limit:
-        raise InputError(f"the {what} is {len(french):,} characters long; the limit is {limit}. "
-                         f"Give one sentence's French.")
+        raise InputError(f"the {what} is {len(french):,} characters long; the limit is {limit:,}. Shorten it.")
     return french
 
 

@@ -34,8 +34,8 @@ class Link:
     notes: list[str] = field(default_factory=list)  # what was cut or ignored, in sentences
 
 
-def _cut_text(text: str, notes: list[str], limit: int = validation.MAX_INPUT_CHARS, what: str = "sentence") -> str:
-    """The link's sentence (or prefix), cut at a word to the page's limit (and a note saying so)."""
+def _cut_text(text: str, notes: list[str], limit: int = validation.MAX_PARAGRAPH_CHARS, what: str = "text") -> str:
+    """The link's text (or prefix), cut at a word to the page's limit (and a note saying so)."""
     if len(text) <= limit:
         return text
     cut = text[:limit]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from model import batch_files, validation
+from model import batch_files, paragraph
 from model.checkpoint import BUNDLED, bundled_path, read_metadata
 from model.registry import ModelRegistry
 
@@ -28,7 +28,8 @@ from .gradio_fixes import lazy_session_configs, unchecked, upload_path
 from .handlers import COMPARE_BEAM, COMPARE_BEAM_OPTIONS, Handlers
 from .options import APP_DEFAULT_OPTIONS, NAMES, OPTIONS, PREFIX, Option
 from .theme import theme
-from .views import compare as compare_view, models as model_views, results, score as score_view, steps as step_views
+from .views import compare as compare_view, models as model_views, results, score as score_view
+from .views import sentences as sentence_views, steps as step_views
 
 TITLE = "English → French, one character at a time"
 STATIC = Path(__file__).parent / "static"
@@ -43,7 +44,6 @@ PAGE_CSS = _static("page.css") + compare_view.CSS + step_views.CSS + score_view.
 # launch() options the page always needs: Gradio refuses bigger uploads before storing them, and in
 # Gradio 6 the page's theme, CSS and JavaScript are launch() options, not Blocks() ones.
 LAUNCH_OPTIONS = dict(max_file_size=batch_files.MAX_BATCH_BYTES, css=PAGE_CSS, js=_static("page.js"), theme=theme())
-COUNTER_JS = _static("counter.js").replace("CAP", str(validation.MAX_INPUT_CHARS))
 
 
 @dataclass
@@ -54,6 +54,9 @@ class TranslatePage:
     english: gr.Textbox | None = None
     prefix: gr.Textbox | None = None
     counter: gr.HTML | None = None
+    sentences: gr.HighlightedText | None = None  # each sentence's French, coloured by how unsure the model was
+    picker: gr.Radio | None = None  # which sentence the per-step view shows
+    kept: gr.State | None = None  # the last result's sentences, to show any one's views without translating again
     translate_btn: gr.Button | None = None
     french: gr.Textbox | None = None
     summary: gr.Markdown | None = None
@@ -81,7 +84,13 @@ class TranslatePage:
     @property
     def outputs(self) -> list:
         """What Handlers.translate_page fills, in its order."""
-        return [self.french, self.step_view, self.steps, self.nbest, self.summary, self.capitalize_btn]
+        return [self.french, self.sentences, self.picker, self.step_view, self.steps, self.nbest, self.summary,
+                self.capitalize_btn, self.kept]
+
+    @property
+    def sentence_outputs(self) -> list:
+        """What Handlers.show_sentence fills: one sentence's views."""
+        return [self.step_view, self.steps, self.nbest]
 
     @property
     def score_outputs(self) -> list:
@@ -143,7 +152,11 @@ def _options_panel(page: TranslatePage) -> None:
 
 def _result_column(page: TranslatePage) -> None:
     """The French, the summary and what goes with them."""
-    page.french = gr.Textbox(label="French", interactive=False, lines=2, buttons=["copy"], elem_id="french")
+    page.french = gr.Textbox(label="French", interactive=False, lines=2, max_lines=14, buttons=["copy"], elem_id="french")
+    # An input of several sentences: each one's French coloured by how unsure the model was, to click.
+    page.sentences = gr.HighlightedText(label=sentence_views.HIGHLIGHT_LABEL, combine_adjacent=False,
+                                        show_legend=False, show_inline_category=False, visible=False,
+                                        elem_id="sentences")
     # Right under the model's French, where a visitor who would start it otherwise looks, and on a phone
     # after it: below the English it pushed the French 100 px down, out of a 390 x 844 screen.
     page.prefix = gr.Textbox(label=PREFIX.label, placeholder=PREFIX.placeholder, info=PREFIX.info, lines=1,
@@ -163,9 +176,10 @@ def _score_panel(page: TranslatePage) -> None:
         gr.Markdown("## Score your French\nType or paste your own French for the English above: see how likely "
                     "the model finds each of your characters, where it would have written something else, and "
                     "how yours compares with its own translation.", elem_id="score-intro")
-        page.score_french = gr.Textbox(label="Your French", lines=1, max_lines=1, elem_id="score-french",
+        page.score_french = gr.Textbox(label="Your French", lines=1, max_lines=8, elem_id="score-french",
                                        placeholder="e.g. Je suis très content. Left empty: the model's own is scored",
-                                       info="Press Enter or click Score.")
+                                       info="Press Enter or click Score (Shift+Enter starts a new line). For several "
+                                            "English sentences, write as many French ones: each pair is scored.")
         page.score_btn = gr.Button("Score", elem_id="score-btn")
         page.score_summary = gr.Markdown(elem_id="score-summary")
         page.score_view = gr.HTML(elem_id="score-view")
@@ -176,9 +190,14 @@ def _translate_tab(handlers: Handlers) -> TranslatePage:
     page.model = gr.Dropdown(_model_choices(registry), value=registry.active, label="Model", elem_id="model")
     with gr.Row(equal_height=False):
         with gr.Column():
-            # One line: Enter translates (a sentence needs no line breaks).
-            page.english = gr.Textbox(label="English", placeholder="Type a short English sentence, e.g. I can help you.",
-                                      lines=1, max_lines=1, elem_id="english", info="Press Enter or click Translate.")
+            # Several lines: a visitor pastes paragraphs. Enter translates, Shift+Enter starts a new line
+            # (static/page.js: Gradio's own multi-line box does the opposite).
+            page.english = gr.Textbox(
+                label="English", lines=2, max_lines=14, elem_id="english",
+                placeholder="Type or paste English: a sentence, or several. E.g. Hello! How are you?",
+                info=f"Press Enter or click Translate; Shift+Enter starts a new line. Up to "
+                     f"{paragraph.MAX_PARAGRAPH_CHARS:,} characters and {paragraph.MAX_SENTENCES} sentences: each "
+                     f"sentence is translated on its own, and the French keeps your line breaks.")
             page.counter = gr.HTML(elem_id="counter", container=False)
             page.translate_btn = gr.Button("Translate", variant="primary", elem_id="translate-btn")
         with gr.Column():
@@ -199,6 +218,7 @@ def _translate_tab(handlers: Handlers) -> TranslatePage:
     page.show_probs = gr.Checkbox(label="Show the per-step view: probabilities, alternatives and attention",
                                   value=False, elem_id="show-probs")
     with gr.Column(visible=False, elem_id="probs") as page.probs:
+        page.picker = gr.Radio([], label=sentence_views.PICKER_LABEL, visible=False, elem_id="sentence-picker")
         page.step_view = gr.HTML(elem_id="step-view")
         page.steps = gr.Dataframe(label="Every step and its top alternatives (⏎ = end of sentence, ␣ = space)",
                                   interactive=False, max_height=420, elem_id="steps")
@@ -206,17 +226,20 @@ def _translate_tab(handlers: Handlers) -> TranslatePage:
     with gr.Accordion("About the models", open=False):
         gr.Markdown(model_views.about(registry.sources))
         page.card = gr.Markdown("Loading the model…", elem_id="model-card")
+    page.kept = gr.State(None)
     return page
 
 
 def _compare_tab() -> tuple[gr.Textbox, gr.Button, gr.Button, gr.HTML]:
-    gr.Markdown("One sentence through every model this Space offers, with greedy decoding and "
+    gr.Markdown("Your English through every model this Space offers, with greedy decoding and "
                 f"beam search (width {COMPARE_BEAM}{', length-normalised' if COMPARE_BEAM_OPTIONS.length_normalize else ''}). For held-out sentences the reference French and a "
                 "sentence-level chrF (0–100, higher is closer) are shown: this is where you see what "
-                "masking, more data and attention bought over the keras.io recipe.")
+                "masking, more data and attention bought over the keras.io recipe. Several sentences are "
+                "compared as a whole and one by one.")
     with gr.Row():
-        english = gr.Textbox(label="English", lines=1, max_lines=1, elem_id="compare-english",
-                             placeholder="Type a sentence, or draw a held-out one", scale=4)
+        english = gr.Textbox(label="English", lines=1, max_lines=8, elem_id="compare-english",
+                             placeholder="Type a sentence or several, or draw a held-out one", scale=4,
+                             info="Press Enter or click Compare; Shift+Enter starts a new line.")
     with gr.Row():
         compare_btn = gr.Button("Compare", variant="primary", elem_id="compare-btn")
         random_btn = gr.Button("Random held-out sentence", elem_id="compare-random-btn")
@@ -259,14 +282,23 @@ def _wire_translate(handlers: Handlers, page: TranslatePage, trained: gr.Number)
     page.random_btn.click(handlers.random_heldout, None, [page.english, page.reference], queue=False,
                           **private).then(**page_event)
     page.capitalize_btn.click(lambda: True, None, page.option("capitalize"), queue=False, **private).then(**page_event)
-    # Typing a new sentence: the counter follows it, and an example's reference no longer applies.
-    page.english.change(None, [page.english, trained], page.counter, js=COUNTER_JS, **private)
+    # Typing: the counter follows (counted by the server, as the request will be: sentences need the
+    # segmenter), and an example's reference no longer applies.
+    counter = dict(fn=handlers.counter, inputs=[page.english, trained], outputs=page.counter, queue=False,
+                   trigger_mode="always_last", show_progress="hidden", **private)
+    page.english.change(**counter)
+    trained.change(**counter)
     page.english.input(None, None, page.reference, js="() => ''", **private)
     _wire_score(handlers, page)
     page.link_btn.click(None, [page.english, page.prefix, page.model, *page.options], [page.link, page.link_status],
                         js=deep_link.copy_link_js(deep_link.link_defaults(handlers.registry.active)), **private).then(
         lambda: gr.update(visible=True), None, page.share_group, queue=False, **private)
     page.show_probs.change(lambda on: gr.update(visible=on), page.show_probs, page.probs, queue=False, **private)
+    # A sentence of a multi-sentence result: chosen in the picker, or clicked in the highlighted French.
+    page.picker.input(handlers.show_sentence, [page.picker, page.kept], page.sentence_outputs, queue=False, **private)
+    # A click also opens the per-step view (ticking its checkbox, whose change shows it).
+    page.sentences.select(handlers.select_sentence, page.kept, [page.picker, *page.sentence_outputs], queue=False,
+                          **private).then(lambda: True, None, page.show_probs, queue=False, **private)
     methods = list(page.method_groups)
     page.option("method").change(lambda chosen: [gr.update(visible=chosen == m) for m in methods], page.option("method"),
                                  list(page.method_groups.values()), queue=False, **private)

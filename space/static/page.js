@@ -19,4 +19,22 @@
     };
     fix();
     new MutationObserver(fix).observe(document.body, {childList: true, subtree: true});
+
+    // The multi-line boxes: Enter sends (it presses the box's button), Shift+Enter starts a new line.
+    // Gradio 6.31's multi-line Textbox does the opposite, from a handler on the textarea itself; this
+    // listener runs first (capture phase, on the document) and keeps the key from reaching it.
+    const buttons = {"english": "translate-btn", "compare-english": "compare-btn", "score-french": "score-btn"};
+    const keys = e => {
+        if (e.key !== "Enter" || e.isComposing || e.ctrlKey || e.altKey || e.metaKey) return;
+        const box = e.target.closest && e.target.closest("#english, #compare-english, #score-french");
+        if (!box || e.target.tagName !== "TEXTAREA") return;
+        e.stopPropagation();  // Gradio's own handler never sees it
+        if (e.shiftKey) return;  // the browser inserts the line break
+        e.preventDefault();
+        if (e.type === "keydown") {
+            const button = document.querySelector(`#${buttons[box.id]}`);
+            if (button) button.click();
+        }
+    };
+    for (const type of ["keydown", "keypress"]) document.addEventListener(type, keys, true);
 }

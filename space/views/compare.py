@@ -43,24 +43,41 @@ def _row_html(row: dict, best: float | None) -> str:
     return f'<tr{WARNED if compare.warning(row) else ""}>' + "".join(tds) + "</tr>"
 
 
+def _table(rows: list, caption: str) -> str:
+    scored = [row["chrf"] for row in rows if row.get("chrf") is not None]
+    best = max(scored) if scored else None
+    return (f'<table class="compare-table"><caption class="sr-only">{html.escape(caption)}</caption>'
+            "<thead><tr>" + "".join(f'<th scope="col">{h}</th>' for h in HEADERS) + "</tr></thead>"
+            "<tbody>" + "".join(_row_html(row, best) for row in rows) + "</tbody></table>")
+
+
+def _references(references) -> str:
+    if not references:
+        return f"<p><em>{NO_REFERENCE}</em></p>"
+    return "<p><strong>Reference French:</strong> " + " · ".join(html.escape(r) for r in references) + "</p>"
+
+
 def compare_html(result: dict) -> str:
-    """The Compare view: one row per model and method, with the reference French above the table.
+    """The Compare view: one row per model and method, with the reference French above the table; for
+    an input of several sentences, the whole input first, then each sentence with its own table.
 
     HTML rather than a Dataframe so the best chrF can be marked in words (not only colour), a warning
     can sit under the French it concerns, and the French keeps its typographic spaces; every value
     from a model or a person is escaped.
     """
-    references = result.get("references") or []
-    rows = result.get("rows") or []
-    scored = [row["chrf"] for row in rows if row.get("chrf") is not None]
-    best = max(scored) if scored else None
-    head = (f"<p><strong>English:</strong> {html.escape(result.get('english', ''))}</p>"
-            + (("<p><strong>Reference French:</strong> " + " · ".join(html.escape(r) for r in references) + "</p>")
-               if references else f"<p><em>{NO_REFERENCE}</em></p>"))
-    table = ('<table class="compare-table"><caption class="sr-only">Every model and method on one sentence</caption>'
-             "<thead><tr>" + "".join(f'<th scope="col">{h}</th>' for h in HEADERS) + "</tr></thead>"
-             "<tbody>" + "".join(_row_html(row, best) for row in rows) + "</tbody></table>")
-    return f'<div class="compare" aria-live="polite">{head}{table}</div>'
+    sentences = result.get("sentences") or []
+    english = html.escape(result.get("english", "")).replace("\n", "<br>")
+    head = f"<p><strong>English:</strong> {english}</p>" + _references(result.get("references"))
+    if len(sentences) <= 1:
+        return (f'<div class="compare" aria-live="polite">{head}'
+                f'{_table(result.get("rows") or [], "Every model and method on one sentence")}</div>')
+    parts = [f'<h3 class="compare-head">The whole input ({len(sentences)} sentences)</h3>{head}'
+             f'{_table(result.get("rows") or [], "Every model and method on the whole input")}']
+    for i, sentence in enumerate(sentences, start=1):
+        parts.append(f'<h3 class="compare-head">Sentence {i}: {html.escape(sentence["english"])}</h3>'
+                     f'{_references(sentence.get("references"))}'
+                     f'{_table(sentence["rows"], f"Every model and method on sentence {i}")}')
+    return f'<div class="compare" aria-live="polite">{"".join(parts)}</div>'
 
 
 # The table's styles, for the page's CSS (launch(css=...)).

@@ -58,10 +58,17 @@ def _given_line(translation: Translation) -> list[str]:
     return [f"- The French starts with “{plain(given)}”, as you asked; the model wrote the rest."]
 
 
-def summary(translation: Translation, source: str, options: DecodeOptions) -> str:
+def summary(translation: Translation, source: str, options: DecodeOptions, sentences: int = 1) -> str:
     """Markdown under the result: model, method and settings, score, then the French prefix the
-    visitor gave, what was changed in the input and every warning (marked ⚠)."""
-    text = (f"**{model_name(source)}** · {method_text(options)} · "
+    visitor gave, what was changed in the input and every warning (marked ⚠).
+
+    Args:
+        translation: the result (for several sentences, their `ParagraphTranslation.as_translation()`:
+            score and confidence over every character, warnings naming their sentence).
+        sentences: how many sentences the input had.
+    """
+    count = f" · {sentences} sentences" if sentences > 1 else ""
+    text = (f"**{model_name(source)}** · {method_text(options)}{count} · "
             f"log-probability {translation.score:.3f} · mean confidence {mean_confidence(translation):.3f}")
     warnings = list(translation.warnings)
     if not translation.translation:

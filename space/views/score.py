@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import Sequence
 
 from model.translator import DecodeOptions, Translation
 
@@ -67,7 +68,7 @@ def _verdict(scored: Translation, own: Translation) -> str:
 
 
 def score_summary(scored: Translation, own: Translation, source: str, options: DecodeOptions, *,
-                  from_own: bool) -> str:
+                  from_own: bool, sentences: Sequence[str] = ()) -> str:
     """Markdown above the score view: the visitor's score beside the model's own translation and score.
 
     Args:
@@ -77,6 +78,8 @@ def score_summary(scored: Translation, own: Translation, source: str, options: D
         options: how `own` was decoded (its method is named).
         from_own: no French was given, so `scored` is `own` scored: one line says so, and there is
             nothing to compare.
+        sentences: for an input of several sentences (scored and own then cover all of them), one
+            line per sentence (`sentence_lines`), listed under the totals.
     """
     method = method_text(options)
     head = f"Scored by **{plain(model_name(source))}** as a translation of “{plain(scored.input)}”."
@@ -89,6 +92,8 @@ def score_summary(scored: Translation, own: Translation, source: str, options: D
                  f"**Your French:** {_figures(scored)}.", "",
                  f"**The model's own** ({plain(method)}): “{plain(own.translation)}”, {_figures(own)}.", "",
                  _verdict(scored, own)]
+    if sentences:
+        lines += ["", *sentences]
     lines += ["", EXPLAINED]
     extra = notes(scored.warnings)
     if extra:
@@ -110,7 +115,7 @@ def _context(steps, t: int) -> str:
     return ('<span lang="fr">' + ("…" if len(before) > CONTEXT_CHARS else "") + html.escape(shown) + "</span>")
 
 
-def disagreements_html(scored: Translation) -> str:
+def disagreements_html(scored: Translation, part: str = "") -> str:
     """Where the model's first choice was another character than the visitor's: a table, or a sentence
     saying there is no such step."""
     found = scored.disagreements or []
@@ -126,9 +131,10 @@ def disagreements_html(scored: Translation) -> str:
         # data-label names each cell where a phone shows the row as a card (static/score.css).
         tds = [f'<td data-label="{h}"{NUMBER if i == 0 else ""}>{c}</td>' for i, (h, c) in enumerate(zip(HEADERS, cells))]
         rows.append(f'<tr data-step="{t}">' + "".join(tds) + "</tr>")
-    return (f'<p class="score-head" id="score-disagreements-head">Where the model would have written something '
+    head = f"score-disagreements-head{part}"  # one id per sentence's table
+    return (f'<p class="score-head" id="{head}">Where the model would have written something '
             f'else: {len(found)} of {total} steps</p>'
-            '<table class="score-table" aria-labelledby="score-disagreements-head"><thead><tr>'
+            f'<table class="score-table" aria-labelledby="{head}"><thead><tr>'
             + "".join(f'<th scope="col">{h}</th>' for h in HEADERS) + "</tr></thead><tbody>"
             + "".join(rows) + "</tbody></table>")
 
@@ -138,13 +144,14 @@ NOTE = ("Your French, one character at a time, the end (⏎) last: the colour an
         "or tab to a character for what the model would have written there.")
 
 
-def score_html(scored: Translation, *, has_attention: bool) -> str:
+def score_html(scored: Translation, *, has_attention: bool, part: str = "") -> str:
     """The scored French as the per-step strip, the legend, the disagreements and, for attention
     models, the alignment heatmap (folded).
 
     Args:
         scored: the result of Translator.score (every step given; `disagreements` set).
         has_attention: whether the model has attention (Translator.has_attention).
+        part: a suffix that keeps the view's element ids unique where several sentences' views share a page.
     """
     steps = scored.steps
     weights = [s.attention for s in steps] if has_attention else None
@@ -156,8 +163,29 @@ def score_html(scored: Translation, *, has_attention: bool) -> str:
                 '</details>')
     return (f'<div class="step-view score-view"><p class="pv-note" role="note">{html.escape(NOTE)}</p>'
             f'{strip_html(steps, mark_given=False)}{legend(subject="your character")}'
-            f'{disagreements_html(scored)}{grid}</div>')
+            f'{disagreements_html(scored, part)}{grid}</div>')
 
 
 # The view's styles, for the page's CSS (launch(css=...)); the strip's come with steps.CSS.
 CSS = (Path(__file__).parents[1] / "static" / "score.css").read_text(encoding="utf-8")
+
+
+def paragraph_score_html(scored: Sequence[Translation], *, has_attention: bool) -> str:
+    """Each sentence's score view under a heading naming it; one sentence: its view alone."""
+    if len(scored) == 1:
+        return score_html(scored[0], has_attention=has_attention)
+    return "".join(f'<section class="score-sentence" aria-label="Sentence {i + 1}"><h3 class="score-sentence-head">'
+                   f'Sentence {i + 1}: <span lang="fr">{html.escape(s.translation)}</span></h3>'
+                   f'{score_html(s, has_attention=has_attention, part=f"-{i + 1}")}</section>'
+                   for i, s in enumerate(scored))
+
+
+def sentence_lines(scored: Sequence[Translation], own: Sequence[Translation] | None) -> list[str]:
+    """Markdown lines, one per sentence: its score per character, beside the model's own where it differs."""
+    lines = []
+    for i, s in enumerate(scored):
+        line = f"- Sentence {i + 1}, “{plain(s.translation)}”: **{per_character(s):.3f}** per character"
+        if own is not None and own[i].translation != s.translation:
+            line += f"; the model's own, “{plain(own[i].translation)}”: {per_character(own[i]):.3f}"
+        lines.append(line)
+    return lines

@@ -38,3 +38,12 @@ def wait_for(condition, timeout=30.0, what="condition"):
     while not condition():
         assert time.monotonic() < deadline, f"{what} not met within {timeout} s"
         time.sleep(0.05)
+
+# What Handlers.translate_page returns, in order (space/translate_tab.py).
+PAGE = ("french", "sentences", "picker", "step_view", "steps", "nbest", "summary", "capitalize", "kept")
+
+
+def named(outputs) -> dict:
+    """translate_page's outputs by name."""
+    assert len(outputs) == len(PAGE)
+    return dict(zip(PAGE, outputs))

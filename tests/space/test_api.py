@@ -20,7 +20,7 @@ from model import DecodeOptions, load_source, validation
 from model.batch_files import MAX_BATCH_BYTES
 from model.registry import ModelRegistry
 from space import Handlers, build_demo
-from space.handlers import COMPARE_BEAM_LABEL, COMPARE_BEAM_OPTIONS
+from space.compare_tab import COMPARE_BEAM_LABEL, COMPARE_BEAM_OPTIONS
 from space.options import APP_DEFAULT_OPTIONS
 from space.views import models as model_views
 
@@ -190,7 +190,7 @@ def test_api_score_with_empty_french_scores_the_models_own_translation_and_says_
                           "vocabulary: 'à'. The model writes only these: U\\+0020 ! ' , . \\? A B"),
     (dict(french="Va € !"), "'€'"),
     (dict(french=["Va !"]), "the French must be text, got a list"),
-    (dict(french="a" * 401), "the French is 401 characters long; the limit is 400"),
+    (dict(french="a" * 1501), "the French is 1,501 characters long; the limit is 1,500"),
     (dict(text=""), "Can't score this input — the input is empty"),
     (dict(text=UNKNOWN), "'€'"),
     (dict(top_k=0), "top-k must be a whole number from 1 to 10, got 0"),
@@ -246,7 +246,7 @@ def test_api_other_allowed_model(client, recipe_path):
     (dict(text=""), "Can't translate this input — the input is empty"),
     (dict(text="   "), "the input is empty"),
     (dict(text=UNKNOWN), "'€'"),
-    (dict(text="a" * (validation.MAX_INPUT_CHARS + 1)), "the limit is 100"),
+    (dict(text="a" * (validation.MAX_PARAGRAPH_CHARS + 1)), "the limit is 1,000"),
     (dict(method="beam", beam_size=0), "beam width must be a whole number from 1 to 16, got 0"),
     (dict(method="beam", beam_size=500), "beam width must be a whole number from 1 to 16, got 500"),
     (dict(beam_size="4"), "beam width must be a whole number from 1 to 16, got text '4'; send a JSON number"),

@@ -9,6 +9,8 @@ import gradio as gr
 
 from model import validation
 from space.deep_link import LINK_NAMES, Link, copy_link_js, link_defaults, read_link
+from space.handlers import PAGE_OUTPUTS
+from tests.space.live import named
 from space.views import models as model_views
 
 
@@ -30,7 +32,7 @@ def test_deep_link_fills_the_textbox_the_model_and_the_options(handlers, registr
         recipe_path, "beam", 6, 0.5, 9, 3)
     assert (full["drop_unknown"], full["typography"], full["fold_accents"], full["capitalize"]) == (True, False, False, True)
     skipped = asyncio.run(handlers.translate_link("", registry.active))
-    assert len(skipped) == 6 and all(s == gr.skip() for s in skipped)
+    assert len(skipped) == PAGE_OUTPUTS and all(s == gr.skip() for s in skipped)
 
 
 def test_a_deep_link_with_bad_values_says_what_it_ignored(handlers):
@@ -43,11 +45,16 @@ def test_a_deep_link_with_bad_values_says_what_it_ignored(handlers):
 
 
 def test_a_long_deep_link_is_cut_at_a_word_and_the_page_says_so(handlers):
-    words = "the cat sat on the mat " * 10  # 230 characters
+    words = "the cat sat on the mat " * 50  # 1,150 characters
     linked = _link(handlers, text=words)
-    assert len(linked["text"]) <= validation.MAX_INPUT_CHARS and words.startswith(linked["text"])
+    assert len(linked["text"]) <= validation.MAX_PARAGRAPH_CHARS and words.startswith(linked["text"])
     assert linked["text"].endswith(("the", "cat", "sat", "on", "mat"))  # never mid-word
-    assert "was 230 characters long" in linked["notice"]["value"]
+    assert "was 1150 characters long" in linked["notice"]["value"]
+
+
+def test_a_link_keeps_the_line_breaks_of_its_text(handlers):
+    text = "Dear Anna,\nThank you! See you soon.\n\nTom"
+    assert _link(handlers, text=text)["text"] == text
 
 
 def test_opening_the_page_shows_the_failure_notice_and_the_linked_model(handlers, registry, translator, recipe_path):
@@ -88,8 +95,9 @@ def test_a_link_carries_the_french_prefix_as_written(handlers, registry, transla
     linked = _link(handlers, text="Go.", prefix="Va")
     assert linked["prefix"] == "Va" and _link(handlers, text="Go.")["prefix"] == gr.skip()
     # The page translates what the link filled in: the French starts with the prefix.
-    french, step_view, *_ = asyncio.run(handlers.translate_link("Go.", registry.active, "greedy", 4, 1.0, 0, 5, False,
-                                                                True, True, False, "Va"))
+    page = named(asyncio.run(handlers.translate_link("Go.", registry.active, "greedy", 4, 1.0, 0, 5, False,
+                                                     True, True, False, "Va")))
+    french, step_view = page["french"], page["step_view"]
     assert french == translator.translate("Go.", prefix="Va").translation and french.startswith("Va")
     assert step_view.count("pv-given") >= 2
 

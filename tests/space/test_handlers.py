@@ -20,7 +20,7 @@ from space.options import APP_DEFAULT_OPTIONS, as_values
 from space.batch_results import OUTPUT_FOLDER
 from space.views import models as model_views, results
 
-from tests.space.live import GOOD, UNKNOWN
+from tests.space.live import GOOD, UNKNOWN, named
 
 
 def test_translate_handler_returns_the_translation_as_json(handlers, translator, registry):
@@ -42,8 +42,12 @@ def test_a_request_without_a_method_gets_the_app_default_and_greedy_stays_select
 
 
 def test_the_page_handler_fills_every_output(handlers, translator, registry):
-    french, step_view, steps, nbest, summary, capitalize = asyncio.run(
-        handlers.translate_page(GOOD, registry.active, "beam", 3, 1.0, 0, 4, False, True, True, False))
+    page = named(asyncio.run(handlers.translate_page(GOOD, registry.active, "beam", 3, 1.0, 0, 4, False, True, True,
+                                                     False)))
+    french, step_view, steps, nbest, summary, capitalize = (
+        page[k] for k in ("french", "step_view", "steps", "nbest", "summary", "capitalize"))
+    assert page["sentences"]["visible"] is False and page["picker"]["visible"] is False  # one sentence
+    assert page["kept"]["sentences"][0].translation == french
     expected = translator.translate(GOOD, DecodeOptions(method="beam", beam_size=3, top_k=4, length_normalize=True))
     assert french == expected.translation
     assert step_view.count('class="pv-char ') == len(expected.steps)
@@ -54,7 +58,8 @@ def test_the_page_handler_fills_every_output(handlers, translator, registry):
 
 
 def test_translate_handler_errors_name_the_problem(handlers, registry):
-    for text, words in [("", "the input is empty"), (UNKNOWN, "'€'"), ("x" * 500, "500 characters long")]:
+    for text, words in [("", "the input is empty"), (UNKNOWN, "'€'"), ("x" * 1500, "1,500 characters long"),
+                        ("?! ...", "only punctuation and spaces"), ("Go. " * 21, "21 sentences; the limit is 20")]:
         with pytest.raises(gr.Error, match=words) as caught:
             asyncio.run(handlers.translate(text, registry.active))
         assert caught.value.title == "Can't translate this input"
@@ -66,11 +71,13 @@ def test_translate_handler_errors_name_the_problem(handlers, registry):
 
 def test_an_error_on_the_page_clears_every_output_of_the_last_result(handlers, registry):
     options = ("greedy", 4, 1.0, 0, 5, False, True, True, False)
-    good = asyncio.run(handlers.translate_page(GOOD, registry.active, *options))
-    assert good[0] != "" or good[4]
-    french, step_view, steps, nbest, summary, capitalize = asyncio.run(
-        handlers.translate_page(UNKNOWN, registry.active, *options))
+    good = named(asyncio.run(handlers.translate_page(f"{GOOD} {GOOD}", registry.active, *options)))
+    assert good["sentences"]["visible"] is True and good["kept"]
+    page = named(asyncio.run(handlers.translate_page(UNKNOWN, registry.active, *options)))
+    french, step_view, steps, nbest, summary, capitalize = (
+        page[k] for k in ("french", "step_view", "steps", "nbest", "summary", "capitalize"))
     assert french == "" and step_view == "" and steps["value"] is None
+    assert page["sentences"] is None and page["picker"]["visible"] is False and page["kept"] is None
     assert nbest == {"__type__": "update", "value": None, "visible": False}
     assert summary.startswith("**✖ Can't translate this input.** Characters outside") and "€" in summary
     assert capitalize["visible"] is False
@@ -122,8 +129,9 @@ GREEDY = ("greedy", 4, 1.0, 0, 5, False, True, True, False)  # the page's option
 
 
 def test_the_page_translates_with_a_prefix_and_marks_its_characters_as_given(handlers, translator, registry):
-    french, step_view, steps, nbest, summary, _ = asyncio.run(
-        handlers.translate_page(GOOD, registry.active, "beam", 3, 1.0, 0, 5, False, True, True, False, "Va"))
+    page = named(asyncio.run(
+        handlers.translate_page(GOOD, registry.active, "beam", 3, 1.0, 0, 5, False, True, True, False, "Va")))
+    french, step_view, steps, nbest, summary = (page[k] for k in ("french", "step_view", "steps", "nbest", "summary"))
     expected = translator.translate(GOOD, DecodeOptions(method="beam", beam_size=3, length_normalize=True), prefix="Va")
     assert french == expected.translation and french.startswith("Va")
     assert len(re.findall(r'class="pv-char [^"]*pv-given"', step_view)) == 2
@@ -135,7 +143,8 @@ def test_the_page_translates_with_a_prefix_and_marks_its_characters_as_given(han
 
 
 def test_a_prefix_the_model_cannot_write_clears_the_page_and_names_its_characters(handlers, registry):
-    french, step_view, _, _, summary, _ = asyncio.run(handlers.translate_page(GOOD, registry.active, *GREEDY, "Ça"))
+    page = named(asyncio.run(handlers.translate_page(GOOD, registry.active, *GREEDY, "Ça")))
+    french, step_view, summary = page["french"], page["step_view"], page["summary"]
     assert french == "" and step_view == ""
     assert summary.startswith("**✖ Can't translate this input.** The prefix has characters outside the model's "
                               "French vocabulary: 'Ç'")
