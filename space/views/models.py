@@ -124,6 +124,7 @@ def describe_model(source: str, translator: Translator | None) -> str:
     )
     lines += _heldout_lines(meta.get("evaluation") or {})
     lines += _visitor_lines(meta.get("evaluation_visitor") or {})
+    lines += _paragraph_lines(meta.get("evaluation_paragraphs") or {})
     if meta.get("command"):
         lines.append(f"- Built with: `{meta['command']}`")
     engine = backends.status()["description"]
@@ -177,6 +178,22 @@ def _visitor_lines(evaluation: dict) -> list[str]:
     shown = ", ".join(f"{_run_name(name)} {float(figures['chrf']):.1f}" for name, figures in runs.items())
     return [f"- chrF on {VISITOR_SET}" + (f" ({sentences} sentences)" if sentences else "") + f": {shown}",
             *_provenance_line(evaluation, "Everyday sentences scored")]
+
+
+def _paragraph_lines(evaluation: dict) -> list[str]:
+    """The paragraphs split's chrF, cut into sentences against read whole, per decoding run; else nothing."""
+    shown = []
+    for name, ways in evaluation.items():
+        if not (isinstance(ways, dict) and isinstance(ways.get("segmented"), dict) and isinstance(ways.get("whole"), dict)):
+            continue
+        segmented, whole = ways["segmented"].get("chrf"), ways["whole"].get("chrf")
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (segmented, whole)):
+            shown.append(f"{_run_name(name)} {float(segmented):.1f} cut into sentences, {float(whole):.1f} read whole")
+    if not shown:
+        return []
+    inputs = sum((evaluation.get("inputs") or {}).values()) or None
+    return [f"- chrF on inputs of two or three sentences" + (f" ({inputs} inputs)" if inputs else "") + ": "
+            + "; ".join(shown), *_provenance_line(evaluation, "Paragraphs scored")]
 
 
 def notice(registry: ModelRegistry) -> str:

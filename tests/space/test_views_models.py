@@ -123,3 +123,17 @@ def test_the_model_panel_says_how_long_training_took_and_how_it_ended(translator
                                         "checkpoint_averaging": {"epochs": [3, 4], "kept": False}})
     assert "- Training: 30 min, resumed 1 time" in short.split("\n")  # averaging tried but not kept: not claimed
     assert "Training:" not in _with_metadata(translator, {})
+
+
+def test_the_card_shows_paragraphs_cut_into_sentences_beside_read_whole():
+    from space.views.models import _paragraph_lines
+
+    evaluation = {"split": "paragraphs", "inputs": {"heldout": 120, "visitor": 60},
+                  "greedy": {"segmented": {"chrf": 64.74}, "whole": {"chrf": 41.34}, "alone": {"chrf": 64.63}},
+                  "beam4": {"segmented": {"chrf": 65.5}, "whole": {"chrf": 42.0}, "alone": {"chrf": 65.4}},
+                  "provenance": {"commit": {"sha": "abcdef1234"}, "decoder_version": 3, "command": "python -m model x"}}
+    lines = _paragraph_lines(evaluation)
+    assert lines[0] == ("- chrF on inputs of two or three sentences (180 inputs): greedy 64.7 cut into sentences, "
+                        "41.3 read whole; beam 4 65.5 cut into sentences, 42.0 read whole")
+    assert lines[1].startswith("- Paragraphs scored at commit `abcdef1`")
+    assert _paragraph_lines({}) == [] and _paragraph_lines({"greedy": {"segmented": {"chrf": "x"}}}) == []
