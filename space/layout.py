@@ -19,7 +19,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from model import batch_files, paragraph
+from model import batch_files
 from model.checkpoint import BUNDLED, bundled_path, read_metadata
 from model.registry import ModelRegistry
 
@@ -192,12 +192,11 @@ def _translate_tab(handlers: Handlers) -> TranslatePage:
         with gr.Column():
             # Several lines: a visitor pastes paragraphs. Enter translates, Shift+Enter starts a new line
             # (static/page.js: Gradio's own multi-line box does the opposite).
+            # Short help: on a 390 x 844 phone the French must stay above the fold. The limits are in the
+            # counter under the box, and the placeholder says what happens to several sentences.
             page.english = gr.Textbox(
-                label="English", lines=2, max_lines=14, elem_id="english",
-                placeholder="Type or paste English: a sentence, or several. E.g. Hello! How are you?",
-                info=f"Press Enter or click Translate; Shift+Enter starts a new line. Up to "
-                     f"{paragraph.MAX_PARAGRAPH_CHARS:,} characters and {paragraph.MAX_SENTENCES} sentences: each "
-                     f"sentence is translated on its own, and the French keeps your line breaks.")
+                label="English", lines=1, max_lines=14, elem_id="english", info="Enter translates; Shift+Enter: new line.",
+                placeholder="Type or paste English: a sentence or several (each is translated; line breaks are kept)")
             page.counter = gr.HTML(elem_id="counter", container=False)
             page.translate_btn = gr.Button("Translate", variant="primary", elem_id="translate-btn")
         with gr.Column():
@@ -359,9 +358,10 @@ def build_demo(handlers: Handlers, delete_cache: tuple[int, int] | None = DELETE
                                     api_visibility="undocumented", queue=False)
 
         # One load event, so the link's model and the active model never race for the selector.
+        linked_text = gr.State(None)  # the link's text, to translate (the box may be edited meanwhile)
         demo.load(handlers.open_page, None, [notice, page.card, trained, page.english, page.prefix, page.model,
-                                             *page.options, link_notice], **private).then(
-            handlers.translate_link, [page.english, page.model, *page.options, page.prefix], page.outputs, **private)
+                                             *page.options, link_notice, linked_text], **private).then(
+            handlers.translate_link, [linked_text, page.model, *page.options, page.prefix], page.outputs, **private)
         demo.unload(handlers.end_session)
     demo.queue(max_size=1024)
     lazy_session_configs(demo)

@@ -107,7 +107,9 @@ class SentenceField:
 
 
 PREFIX = SentenceField("prefix", "Start the French with… (optional)", elem_id="prefix",
-                       placeholder="e.g. Je ne  or  Il faut", info="Press Enter: the model continues your French.")
+                       placeholder="e.g. Je ne  or  Il faut",
+                       info="Press Enter: the model continues your French. It starts the first sentence's French; "
+                            "a start of several sentences (“Bonjour ! Je ”) starts the first ones in order.")
 assert NAMES == tuple(RULES), "OPTIONS and model.validation.RULES list the same options, in the same order"
 assert set(NAMES) <= {f.name for f in dataclasses.fields(DecodeOptions)}
 

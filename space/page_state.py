@@ -36,13 +36,15 @@ class PageHandlers(Service):
                 gr.update(value=notice_text, visible=bool(link.notes)))
 
     def open_page(self, request: gr.Request):
-        """On page load: the failure notice, the model card and trained length, then the deep link's state.
+        """On page load: the failure notice, the model card and trained length, then the deep link's state,
+        and last the link's text alone (None without one): what `translate_link` translates, rather
+        than the box, which a visitor may have started typing in meanwhile.
         The link's model, if it names one, replaces the active model in the selector and the card."""
         text, prefix, linked_model, *rest = self.fill_from_link(request)
         model = linked_model if isinstance(linked_model, str) else self.registry.active
         notice = model_views.notice(self.registry)
         return (gr.update(value=notice, visible=bool(notice)), self.model_card(model), self.trained_length(model),
-                text, prefix, model, *rest)
+                text, prefix, model, *rest, text if isinstance(text, str) else None)
 
     def trained_length(self, model: str) -> int | None:
         """The longest English sentence the model was trained on (for the live counter), None if unknown."""
@@ -71,8 +73,8 @@ class PageHandlers(Service):
                          f"sentence{'s' if len(long) > 1 else ''} {', '.join(map(str, long))} {'are' if len(long) > 1 else 'is'}")
                 notes, kind = [f"{which} longer than the {trained} characters this model was trained on: "
                                f"expect a poor translation there"], "counter long"
-        counts = (f"{chars:,} / {paragraph.MAX_PARAGRAPH_CHARS:,} characters · {len(found)} / "
-                  f"{paragraph.MAX_SENTENCES} sentences" + (f" · model trained on ≤ {trained} a sentence" if trained else ""))
+        # One line on a phone: the trained length only where a sentence exceeds it (the note says so).
+        counts = f"{chars:,} / {paragraph.MAX_PARAGRAPH_CHARS:,} characters · {len(found)} / {paragraph.MAX_SENTENCES} sentences"
         return f'<span class="{kind}">{html.escape(counts)}{"".join(" — " + html.escape(n) for n in notes)}</span>'
 
     def model_card(self, model: str) -> str:

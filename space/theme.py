@@ -3,7 +3,8 @@
 axe-core (tests/test_browser.py) found these on the Soft theme, in light mode: the label chips'
 indigo-500 text on indigo-100 (3.62:1), the help text's and the footer's gray-400 (2.53:1 on white,
 2.42:1 on gray-50), white on the indigo-500 Translate button (4.46:1), and the indigo-500 of the
-selected tab and the accordion labels on gray-50 (4.27:1). Normal-size text needs 4.5:1. Each
+selected tab and the accordion labels on gray-50 (4.27:1), and white on the selected radio choice's
+indigo-500 (the sentence picker, 4.46:1). Normal-size text needs 4.5:1. Each
 replacement below is the nearest step of the same palette that passes, with its ratio.
 """
 
@@ -27,4 +28,6 @@ def theme() -> gr.themes.Base:
         button_primary_background_fill_hover="*primary_700",  # 7.90:1
         button_primary_background_fill_dark="*primary_600",
         button_primary_background_fill_hover_dark="*primary_700",
+        checkbox_label_background_fill_selected="*primary_600",  # a chosen radio's white label: 6.29:1
+        checkbox_label_background_fill_selected_dark="*primary_600",
     )

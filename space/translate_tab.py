@@ -89,8 +89,9 @@ class TranslateHandlers(Service):
             sentence_views.state(result, checked, translator.has_attention),
         )
 
-    async def translate_link(self, text: str, *rest):
-        """Translate the text a `?text=` deep link filled in; leave the page alone when there was none."""
+    async def translate_link(self, text: str | None, *rest):
+        """Translate the text a `?text=` deep link filled in (given by `open_page`, not read from the box,
+        where a visitor may already be typing); leave the page alone when there was none."""
         if not isinstance(text, str) or not text.strip():
             return tuple(gr.skip() for _ in range(PAGE_OUTPUTS))
         return await self.translate_page(text, *rest)

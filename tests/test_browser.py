@@ -624,3 +624,64 @@ def test_a_link_with_a_prefix_restores_it_and_the_pages_link_keeps_it(live_app, 
                                   keep_blank_values=True)
     assert query == {"text": [SENTENCE], "prefix": [prefix]}
     page.shot(shots, "19-prefix-link")
+
+
+# --- several sentences (issue 26) ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_a_paragraph_typed_with_shift_enter_comes_back_in_its_shape_each_sentence_inspectable(
+        live_app, browser, shots, size):
+    """Lines typed with Shift+Enter, Enter to translate: the French keeps the lines, each sentence's
+    confidence is shown, each sentence's per-step view opens from the picker and from a click, and
+    axe-core finds nothing serious."""
+    from selenium.webdriver.common.keys import Keys
+
+    from model import paragraph
+
+    url, registry = live_app
+    page = _open_sized(Page(browser, url), size)
+    box = page.find("#english textarea")
+    box.send_keys("Hello! How are you?")
+    box.send_keys(Keys.SHIFT, Keys.ENTER)  # a new line, not a translation
+    box.send_keys("I hope you are well.")
+    box.send_keys(Keys.SHIFT, Keys.ENTER)
+    box.send_keys(Keys.SHIFT, Keys.ENTER)
+    box.send_keys("See you soon.")
+    text = "Hello! How are you?\nI hope you are well.\n\nSee you soon."
+    assert page.value("#english textarea") == text and not page.text("#summary")  # nothing translated yet
+    page.wait.until(lambda d: "4 / 20 sentences" in page.text("#counter"))
+    box.send_keys(Keys.ENTER)
+    page.wait_for_summary("4 sentences")
+    expected = paragraph.translate_batch(registry.get("default"), [text], APP_DEFAULT_OPTIONS)[0]
+    assert page.french() == expected.translation and expected.translation.count("\n") == 3
+    tokens = browser.find_elements(*page._css("#sentences .token.highlighted"))
+    assert [t.text.strip() for t in tokens] == [s.translation for s in expected.sentences]
+    page.shot(shots, f"15-paragraph-{size}")
+
+    # The picker shows the third sentence's per-step view...
+    page.click("#show-probs input[type=checkbox]")
+    page.wait.until(lambda d: len(d.find_elements(*page._css("#sentence-picker label"))) == 4)
+    choices = browser.find_elements(*page._css("#sentence-picker label"))
+    assert [c.text.split(".")[0] for c in choices] == ["1", "2", "3", "4"]
+    page.click("#sentence-picker label:nth-of-type(3)")
+    page.wait.until(lambda d: _shown_probabilities(page) == pytest.approx([s.prob for s in expected.sentences[2].steps],
+                                                                          abs=2e-3))
+    # ... and a click on the second sentence's French shows its view, the picker following.
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", tokens[1])
+    tokens[1].click()
+    page.wait.until(lambda d: _shown_probabilities(page) == pytest.approx([s.prob for s in expected.sentences[1].steps],
+                                                                          abs=2e-3))
+    page.wait.until(lambda d: d.find_elements(*page._css("#sentence-picker input[value='1']:checked")))
+    page.shot(shots, f"16-paragraph-sentence-{size}")
+
+    found = page.axe()
+    print(f"\naxe, {size}, a paragraph: " + (", ".join(f"{v['id']} ({v['impact']}): {v['nodes']}" for v in found)
+                                            or "no violations"))
+    assert not [v for v in found if v["impact"] in ("serious", "critical")], found
+
+
+def _shown_probabilities(page: Page) -> list[float]:
+    """The probability each character of the per-step strip announces (its aria-label)."""
+    labels = [c.get_attribute("aria-label") for c in page.driver.find_elements(*page._css("#step-view .pv-char"))]
+    return [float(re.search(r"probability (\d\.\d{3})", label).group(1)) for label in labels]

@@ -16,7 +16,7 @@ from model.compare import mean_confidence
 from model.paragraph import ParagraphTranslation, quoted
 
 # The picker's and the highlight's labels.
-HIGHLIGHT_LABEL = "Each sentence's confidence: the redder, the less sure the model was (click one to inspect it)"
+HIGHLIGHT_LABEL = "How sure the model was, sentence by sentence (redder = less sure; click one to inspect it)"
 PICKER_LABEL = "Inspect a sentence: its per-step view, table and n-best list"
 
 
@@ -28,20 +28,17 @@ def confidence(result: ParagraphTranslation, index: int) -> float:
         return 0.0
 
 
-def highlighted(result: ParagraphTranslation) -> list[tuple[str, float | None]]:
-    """HighlightedText tokens: each sentence's French scored by its unsureness (1 - confidence, 0-1),
-    each separator unscored. Sentence k is token 2k (see `sentence_of_token`)."""
-    tokens: list[tuple[str, float | None]] = []
-    for i, (sentence, separator) in enumerate(zip(result.sentences, [*result.segmented.separators, None])):
-        tokens.append((sentence.translation or "∅", round(1.0 - confidence(result, i), 3)))
-        if separator is not None:
-            tokens.append((separator, None))
-    return tokens
+def highlighted(result: ParagraphTranslation) -> list[tuple[str, float]]:
+    """HighlightedText tokens, one per sentence: its French and the separator after it (kept in the
+    token: a token of its own would be a button with no words, which a screen reader cannot name),
+    scored by the sentence's unsureness (1 - confidence, 0-1). Token k is sentence k."""
+    return [((sentence.translation or "∅") + separator, round(1.0 - confidence(result, i), 3))
+            for i, (sentence, separator) in enumerate(zip(result.sentences, [*result.segmented.separators, ""]))]
 
 
 def sentence_of_token(index: int | None) -> int:
-    """The sentence a clicked HighlightedText token belongs to (a separator: the sentence before it)."""
-    return max(0, int(index or 0)) // 2
+    """The sentence a clicked HighlightedText token shows."""
+    return max(0, int(index or 0))
 
 
 def picker_choices(result: ParagraphTranslation) -> list[tuple[str, int]]:

@@ -31,7 +31,7 @@ def test_deep_link_fills_the_textbox_the_model_and_the_options(handlers, registr
     assert (full["model"], full["method"], full["beam"], full["temperature"], full["seed"], full["top_k"]) == (
         recipe_path, "beam", 6, 0.5, 9, 3)
     assert (full["drop_unknown"], full["typography"], full["fold_accents"], full["capitalize"]) == (True, False, False, True)
-    skipped = asyncio.run(handlers.translate_link("", registry.active))
+    skipped = asyncio.run(handlers.translate_link(None, registry.active))
     assert len(skipped) == PAGE_OUTPUTS and all(s == gr.skip() for s in skipped)
 
 
@@ -58,14 +58,15 @@ def test_a_link_keeps_the_line_breaks_of_its_text(handlers):
 
 
 def test_opening_the_page_shows_the_failure_notice_and_the_linked_model(handlers, registry, translator, recipe_path):
-    notice, card, trained, text, prefix, model, *_ = handlers.open_page(gr.Request(query_params={}))
+    notice, card, trained, text, prefix, model, *_, linked = handlers.open_page(gr.Request(query_params={}))
+    assert linked is None  # nothing for translate_link to translate, whatever the box holds by then
     assert notice["visible"] is True and "no-such-checkpoint" in notice["value"]
     assert model == registry.active and card == model_views.describe_model(registry.active, translator)
     assert trained == translator.vocab.max_encoder_seq_length and text == gr.skip() and prefix == gr.skip()
-    _, card, trained, text, prefix, model, *_ = handlers.open_page(
+    _, card, trained, text, prefix, model, *_, linked = handlers.open_page(
         gr.Request(query_params={"text": "Go.", "prefix": "Va ", "model": recipe_path}))
     recipe = registry.get(recipe_path)
-    assert (text, prefix, model) == ("Go.", "Va ", recipe_path)
+    assert (text, prefix, model, linked) == ("Go.", "Va ", recipe_path, "Go.")
     assert card == model_views.describe_model(recipe_path, recipe)
     assert trained == recipe.vocab.max_encoder_seq_length
 

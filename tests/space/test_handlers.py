@@ -191,3 +191,79 @@ def test_a_score_error_says_what_is_wrong_and_clears_the_last_score(handlers, re
         box, summary, view = asyncio.run(handlers.score_page(text, registry.active, french, *GREEDY))
         assert box == gr.skip() and view == ""
         assert summary.startswith(f"**✖ Can't score this input.** {words}"), summary
+
+
+# --- several sentences -------------------------------------------------------------------------------
+
+
+def test_the_counter_counts_characters_and_sentences_as_the_request_will(handlers):
+    assert handlers.counter("", 12) == '<span class="counter">0 / 1,000 characters · 0 / 20 sentences</span>'
+    two = handlers.counter("Go. Hi, Tom!\nWho?", 12)
+    assert two == '<span class="counter">17 / 1,000 characters · 3 / 20 sentences</span>'
+    long = handlers.counter("Go. I won, Tom, go away. Hi. I won, Tom, go away.", 12)
+    assert long.startswith('<span class="counter long">') and "sentences 2, 4 are longer than the 12 characters" in long
+    assert "it is longer than the 12" in handlers.counter("I won, Tom, go away.", 12)
+    assert handlers.counter("I won, Tom, go away.", None) == '<span class="counter">20 / 1,000 characters · 1 / 20 sentences</span>'
+    over = handlers.counter("a" * 1001, 12)
+    assert over.startswith('<span class="counter over">1,001 / 1,000 characters') and "1,000-character limit" in over
+    assert "20-sentence limit" in handlers.counter("Go. " * 21, 12)
+
+
+def test_a_paragraph_fills_the_sentences_the_picker_and_the_first_sentences_views(handlers, translator, registry):
+    text = "Go. Hi, Tom!\n\nWho?"
+    page = named(asyncio.run(handlers.translate_page(text, registry.active, *GREEDY)))
+    sentences = [translator.translate(s) for s in ("Go.", "Hi, Tom!", "Who?")]
+    assert page["french"] == f"{sentences[0].translation} {sentences[1].translation}\n\n{sentences[2].translation}"
+    tokens = page["sentences"]["value"]
+    assert [t for t, _ in tokens] == [f"{sentences[0].translation or '∅'} ", f"{sentences[1].translation or '∅'}\n\n",
+                                      sentences[2].translation or "∅"]
+    for (_, unsure), s in zip(tokens, sentences):
+        assert unsure == pytest.approx(1 - sum(step.prob for step in s.steps) / len(s.steps), abs=1e-3)
+    picker = page["picker"]
+    assert picker["visible"] is True and picker["value"] == 0 and [i for _, i in picker["choices"]] == [0, 1, 2]
+    assert picker["choices"][1][0].startswith("2. “Hi, Tom!” · ")
+    assert page["step_view"].count('class="pv-char ') == len(sentences[0].steps)
+    assert "3 sentences" in page["summary"]
+    # The picker, or a click on the third sentence's French (token 2), shows that sentence's views.
+    step_view, steps, nbest = handlers.show_sentence(2, page["kept"])
+    assert step_view.count('class="pv-char ') == len(sentences[2].steps) and len(steps["data"]) == len(sentences[2].steps)
+    clicked = handlers.select_sentence(page["kept"], gr.SelectData(None, {"index": 2, "value": tokens[2]}))
+    assert clicked[0] == 2 and clicked[1] == step_view
+    assert handlers.show_sentence(5, page["kept"]) == (gr.skip(), gr.skip(), gr.skip())
+
+
+def test_the_api_returns_a_record_per_sentence_and_the_joined_french(handlers, translator, registry):
+    result = asyncio.run(handlers.translate("Go.\nWho?", registry.active, method="greedy"))
+    go, who = translator.translate("Go."), translator.translate("Who?")
+    assert result["translation"] == f"{go.translation}\n{who.translation}"
+    assert result["score"] == pytest.approx(go.score + who.score, abs=1e-4)
+    assert [s["translation"] for s in result["sentences"]] == [go.translation, who.translation]
+    assert [s["separator"] for s in result["sentences"]] == ["\n", ""] and result["steps"] == []
+
+
+def test_scoring_several_sentences_pairs_them_or_names_both_counts(handlers, translator, registry):
+    box, summary, view = asyncio.run(handlers.score_page("Go. Who?", registry.active, "Va ! Tu es bon ?", *GREEDY))
+    assert "- Sentence 1, “Va \\!”" in summary and "- Sentence 2, “Tu es bon ?”" in summary.replace("\\?", "?")
+    assert view.count('<section class="score-sentence"') == 2
+    ids = re.findall(r' id="([^"]+)"', view)
+    assert len(ids) == len(set(ids))  # two sentences' views, no id twice on the page
+    _, error, view = asyncio.run(handlers.score_page("Go. Who? Run!", registry.active, "Va ! Tu es bon ?", *GREEDY))
+    assert error.startswith("**✖ Can't score this input.** The English has 3 sentences and the French 2 sentences")
+    assert view == ""
+    result = asyncio.run(handlers.score("Go. Who?", "Va ! Tu es bon ?"))
+    assert [s["translation"] for s in result["sentences"]] == ["Va !", "Tu es bon ?"]
+    assert result["score"] == pytest.approx(translator.score("Go.", "Va !").score
+                                            + translator.score("Who?", "Tu es bon ?").score, abs=1e-4)
+
+
+def test_compare_shows_the_whole_input_and_each_sentence(handlers, registry):
+    result = asyncio.run(handlers.compare("Go. Who?"))
+    assert result["english"] == "Go. Who?" and [s["english"] for s in result["sentences"]] == ["Go.", "Who?"]
+    whole = {(r["model"], r["method"]): r for r in result["rows"]}
+    for i, sentence in enumerate(result["sentences"]):
+        for row in sentence["rows"]:
+            if not row["error"] or row["error"].startswith("warning"):
+                joined = whole[(row["model"], row["method"])]["french"]
+                assert row["french"] in joined
+    html = asyncio.run(handlers.compare_page("Go. Who?"))
+    assert "The whole input (2 sentences)" in html and "Sentence 2: Who?" in html
