@@ -30,7 +30,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="keras-io: the faithful keras.io lstm_seq2seq reproduction; fast: masked, bucketed, "
                              "more data, early stopping; attention: bidirectional encoder + Luong attention on the "
                              "whole corpus; large: attention with two encoder layers, 384 units, label smoothing, "
-                             "a plateau schedule and early stopping (default: keras-io)")
+                             "a plateau schedule and early stopping; long: large with 512 units on English up to "
+                             "100 characters (default: keras-io)")
     parser.add_argument("--data", help="Anki pair file (.txt) or the fra-eng release (.zip); "
                                        "default: download fra-eng.zip like the recipe, into Keras' cache")
     parser.add_argument("--out", help="checkpoint directory to write (default: runs/<recipe>-<timestamp>)")

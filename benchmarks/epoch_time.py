@@ -8,12 +8,15 @@ epochs on this shared VM can take twice as long as their neighbours). The machin
 figures to quote are the ratios, measured side by side:
 
     python benchmarks/epoch_time.py --data ../shared/data/fra-eng/fra.txt [--epochs 3] [--num-samples 2000]
+    python benchmarks/epoch_time.py --data ../shared/data/fra-eng/fra.txt --only long long/len50
 
 Configurations:
   keras-io, fast, attention, large     each recipe with its own settings (early stopping off);
   large/xla                            large with jit_compile=True (XLA);
   large/float32                        large without mixed precision (bfloat16 compute off);
-  large/batch128                       large at attention's batch size.
+  large/batch128                       large at attention's batch size;
+  long, long/len50                     the long recipe on 4,000 random pairs of up to 100 characters,
+                                       and on 4,000 of up to 50: what the longer pairs cost an epoch.
 `ratios` compares each to keras-io, and each large variant to large itself; per-pair seconds
 (`ms_per_pair`) compare configurations with different batch sizes fairly.
 
@@ -36,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from model import data, training  # noqa: E402
 from model.config import preset  # noqa: E402
 
+SUBSET = 4000  # random pairs per epoch for the `long` configurations
 CONFIGURATIONS = {
     "keras-io": ("keras-io", {}),
     "fast": ("fast", {}),
@@ -44,13 +48,19 @@ CONFIGURATIONS = {
     "large/xla": ("large", {"jit_compile": True}),
     "large/float32": ("large", {"mixed_precision": False}),
     "large/batch128": ("large", {"batch_size": 128}),
+    # What the longer pairs cost: the long recipe on random pairs of up to 100 characters against the
+    # same network on pairs of up to 50 (large's limit), each a random sample of the corpus (`subset`),
+    # so per-pair seconds times each selection's size estimates a whole-corpus epoch.
+    "long": ("long", {"num_samples": 0, "subset": SUBSET}),
+    "long/len50": ("long", {"num_samples": 0, "subset": SUBSET, "max_input_length": 50}),
 }
 
 
 def measure(pairs, recipe: str, overrides: dict, num_samples: int, epochs: int) -> dict:
     # Same pairs for all: early stopping and the plateau schedule off so every epoch runs alike.
-    config = preset(recipe, num_samples=num_samples, epochs=epochs, early_stopping_patience=0,
-                    **({"lr_schedule": "constant", "average_last": 0} if recipe == "large" else {}), **overrides)
+    settings = {"num_samples": num_samples, "epochs": epochs, "early_stopping_patience": 0,
+                **({"lr_schedule": "constant", "average_last": 0} if recipe in ("large", "long") else {}), **overrides}
+    config = preset(recipe, **settings)
     result = training.train(pairs, config, verbose=0)
     steady = result.epoch_times[1:] or result.epoch_times
     pairs_trained = result.data_info["num_training_pairs"] + result.data_info["num_validation_pairs"]
@@ -64,7 +74,17 @@ def measure(pairs, recipe: str, overrides: dict, num_samples: int, epochs: int) 
         "latent_dim": config.latent_dim,
         "jit_compile": config.jit_compile,
         "mixed_precision": config.mixed_precision,
+        **(_whole_corpus(pairs, config, median / pairs_trained) if config.subset else {}),
     }
+
+
+def _whole_corpus(pairs, config, seconds_per_pair: float) -> dict:
+    """A sampled configuration's estimate for an epoch over every pair it selects from."""
+    import dataclasses
+
+    selected, _ = training.select_training_pairs(pairs, dataclasses.replace(config, subset=0), data.HeldoutSpec())
+    return {"max_input_length": config.max_input_length, "whole_corpus_pairs": len(selected),
+            "whole_corpus_epoch_s": round(seconds_per_pair * len(selected), 1)}
 
 
 def main() -> None:
@@ -90,6 +110,10 @@ def main() -> None:
             ratios[f"{name}_over_keras_io"] = round(report[name]["steady_epoch_s"] / report["keras-io"]["steady_epoch_s"], 3)
         if name.startswith("large/") and "large" in report:
             ratios[f"{name}_over_large_per_pair"] = round(report[name]["ms_per_pair"] / report["large"]["ms_per_pair"], 3)
+    if "long" in report and "long/len50" in report:
+        ratios["long_over_len50_per_pair"] = round(report["long"]["ms_per_pair"] / report["long/len50"]["ms_per_pair"], 3)
+        ratios["long_over_len50_per_epoch"] = round(report["long"]["whole_corpus_epoch_s"]
+                                                    / report["long/len50"]["whole_corpus_epoch_s"], 3)
     report["ratios"] = ratios
     print(json.dumps(report, indent=2))
 

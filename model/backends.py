@@ -39,6 +39,7 @@ unless NUMBA_CACHE_DIR says where.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -98,11 +99,30 @@ def l2_cache_bytes(cpu: Path = Path("/sys/devices/system/cpu/cpu0/cache")) -> in
 class Translating:
     """Context manager around each batch a compiled engine encodes and decodes (`StepEngine.threads`):
     BLAS on inference.BLAS_THREADS threads, and a count of the batches running in this process, so
-    that a batch can take a second core for its steps only while no other batch runs."""
+    that a batch can take a second core for its steps only while no other batch runs.
+
+    A slice of a batch split across threads (Translator._decode, `slice()`) never takes the second
+    core, even once the other slices are done. The two-core kernels run on OpenMP, which gives every
+    thread that calls them a team of its own; with two teams on two cores GNU OpenMP stops spinning
+    between parallel regions, and each of a step's two regions then waits for a thread to wake: a
+    lone sentence's greedy decoding took 15.5 ms instead of 4.2 ms, in every thread, for the rest of
+    the process, once one batch of 256 had been decoded in slices (benchmarks/paragraphs.py's trial).
+    So only threads that decode whole batches (the app's BatchingEngine worker, the CLI's main thread)
+    ever call them."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self.running = 0
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def slice(self):
+        """Around a slice of a batch decoded on several threads: no second core for it."""
+        self._local.sliced = True
+        try:
+            yield
+        finally:
+            self._local.sliced = False
 
     def __enter__(self) -> None:
         blas_threads.__enter__()
@@ -114,7 +134,8 @@ class Translating:
             self.running -= 1
 
     def alone(self) -> bool:
-        return self.running == 1
+        """Whether the calling thread's batch is the only one running, and no slice of a bigger one."""
+        return self.running == 1 and not getattr(self._local, "sliced", False)
 
 
 translating = Translating()

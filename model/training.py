@@ -432,7 +432,7 @@ def _optimizer(config: TrainConfig, learning_rate):
 
 
 RECIPE_TRAINERS = {"keras-io": train_keras_io, "fast": train_fast, "attention": train_attention,
-                   "large": train_attention}
+                   "large": train_attention, "long": train_attention}
 
 
 def train(

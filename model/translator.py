@@ -37,17 +37,18 @@ from .vocab import END, PAD, START, Vocabulary
 
 METHODS = ("greedy", "beam", "sample")
 
-# Big batches are split across this many threads, one slice each: NumPy, BLAS and the compiled
-# kernels (model/kernels.py, nogil) release the GIL, and at 64+ rows a step is long array work (the
-# gates over rows x 4 units), so two slices on two cores run in about the time of one
-# (benchmarks/engine_speed.py, greedy_b256). Small batches
-# stay on one thread: below PARALLEL_MIN_ROWS per slice the hand-off costs more than it saves
-# (attention model, greedy, 2 cores: batches of 64 split in two 2,176/s against 1,802/s unsplit;
-# batches of 32 split 1,261/s against 1,571/s; NumPy engine, to be re-measured with the compiled one).
-# Every row decodes independently of the others (its own state, its own sampling generator, its
-# own beams), so the split changes no output beyond float rounding.
+# Batches are split across this many threads, one slice each: NumPy, BLAS and the compiled kernels
+# (model/kernels.py, nogil) release the GIL, so two slices on two cores run in about the time of one.
+# A slice must hold at least PARALLEL_MIN_ROWS decoder rows (a sentence is one row, or beam_size rows
+# in beam search), so that each slice stays on the BLAS path (backends.GEMM_FROM) rather than splitting
+# the other way, one batch's steps across both cores. Measured on the large default through the app's
+# engine (2 cores, 2026-12-07): at 8 rows a slice, 10 sentences with beam 4 (40 rows) took 66.6 ms
+# against 88.3 unsplit, 20 of them 103 against 146, greedy 16 sentences 45 against 64, 256 sentences
+# 429 against 744; 12, 16 and 32 rows a slice gained less below 32 rows. Every row decodes
+# independently of the others (its own state, its own sampling generator, its own beams), so the
+# split changes no output beyond float rounding.
 PARALLEL_THREADS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-PARALLEL_MIN_ROWS = 32
+PARALLEL_MIN_ROWS = 8
 _pool: concurrent.futures.ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
@@ -438,18 +439,26 @@ class Translator:
 
     def _decode(self, prepared: Sequence[_Prepared], options: DecodeOptions) -> list[Translation]:
         engine = self.engine  # the whole batch on one engine, even if the compiled one becomes ready meanwhile
-        slices = min(PARALLEL_THREADS, len(prepared) // PARALLEL_MIN_ROWS)
+        # Decoder rows, not sentences: beam search decodes beam_size rows a sentence.
+        rows = len(prepared) * (options.beam_size if options.method == "beam" else 1)
+        slices = min(PARALLEL_THREADS, rows // PARALLEL_MIN_ROWS, len(prepared))
         if slices < 2:
             return self._decode_slice(prepared, options, engine)
         # Interleaved slices (rows k, k + n, k + 2n, ...) get sentences of every length, so the
         # threads finish together; this thread decodes the first slice itself.
         pool = _worker_pool()
-        others = [pool.submit(self._decode_slice, prepared[k::slices], options, engine) for k in range(1, slices)]
+        others = [pool.submit(self._decode_sliced, prepared[k::slices], options, engine) for k in range(1, slices)]
         results: list[Translation | None] = [None] * len(prepared)
-        results[0::slices] = self._decode_slice(prepared[0::slices], options, engine)
+        results[0::slices] = self._decode_sliced(prepared[0::slices], options, engine)
         for k, future in enumerate(others, start=1):
             results[k::slices] = future.result()
         return results  # type: ignore[return-value]
+
+    def _decode_sliced(self, prepared: Sequence[_Prepared], options: DecodeOptions,
+                       engine: backends.StepEngine) -> list[Translation]:
+        """One slice of a batch split across threads: never on the two-core kernels (backends.Translating)."""
+        with backends.translating.slice():
+            return self._decode_slice(prepared, options, engine)
 
     def _decode_slice(self, prepared: Sequence[_Prepared], options: DecodeOptions,
                       engine: backends.StepEngine) -> list[Translation]:

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from model import backends, checkpoint
+from model import translator as translator_module
 from model.translator import DecodeOptions
 from tests.random_models import make_random_checkpoint, random_sentences
 
@@ -190,3 +191,30 @@ def test_l2_cache_size_is_read_from_sysfs(tmp_path):
         (directory / "size").write_text(size + "\n")
     assert backends.l2_cache_bytes(tmp_path) == 2048 * 1024
     assert backends.l2_cache_bytes(tmp_path / "missing") == backends.DEFAULT_L2_BYTES
+
+
+def test_slices_of_a_batch_split_across_threads_never_take_the_second_core(engines, monkeypatch):
+    """OpenMP gives every calling thread a team of its own, and two teams on two cores made every later
+    lone translation 3.5x slower (backends.Translating): a slice never calls the two-core kernels, even
+    when it is the last one running, and the whole batch's results are still the one-core ones."""
+    translator, one_core, split = engines
+    monkeypatch.setattr(translator_module, "PARALLEL_THREADS", 2)
+    monkeypatch.setattr(translator_module, "PARALLEL_MIN_ROWS", 2)
+    monkeypatch.setattr(translator_module, "_pool", None)
+    callers = []
+    for name in ("step_rows", "greedy"):
+        kernel = getattr(split.split, name)
+        monkeypatch.setattr(split.split, name, lambda *a, kernel=kernel: callers.append(threading.current_thread().name)
+                            or kernel(*a))
+    texts = TEXTS * 3  # long enough that one slice finishes while the other still runs
+    for options in METHODS.values():
+        ours = _translate(translator, split, texts, options)
+        theirs = _translate(translator, one_core, texts, options)
+        assert [t.translation for t in ours] == [t.translation for t in theirs]
+    assert callers == []
+    with backends.translating.slice(), backends.translating:
+        assert not backends.translating.alone()
+    with backends.translating:
+        assert backends.translating.alone()
+    _translate(translator, split, TEXTS[:1], METHODS["greedy"])  # a lone sentence still splits
+    assert callers and set(callers) == {threading.current_thread().name}
