@@ -70,6 +70,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                             "benchmarks/epoch_time.py; try it on a GPU)")
     group.add_argument("--average-last", type=int,
                        help="also try the mean of the last N epochs' weights; kept if its validation loss is lower (large: 3)")
+    languages = parser.add_argument_group(
+        "languages", "the pair the checkpoint records, which the app, the CLI and the model card show (default: "
+                     "from an Anki release's file name, spa-eng.zip -> English to Spanish, else English to French)")
+    languages.add_argument("--source-language", metavar="LANG", help="the first column's language: a name or an ISO 639 code")
+    languages.add_argument("--target-language", metavar="LANG", help="the second column's language: a name or an ISO 639 code")
     parser.add_argument("--tiny", action="store_true", help="a seconds-long run on a few hundred pairs, for trying things out")
     parser.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
                         help="tf.distribute strategy: default (one device), mirrored (all local GPUs), "
@@ -146,6 +151,32 @@ def library_versions() -> dict[str, str]:
             "numpy": numpy.__version__, "sacrebleu": sacrebleu.__version__}
 
 
+def run_metadata(args, argv, config, data_path, sha256: str, result, commit, pair) -> dict:
+    """What a checkpoint records about the run that made it (metadata.json)."""
+    from model import data
+
+    return {
+        "recipe": config.recipe,
+        "train_config": config.to_dict(),
+        "languages": pair.to_dict(),
+        "data": {"source": str(data_path) if args.data else data.FRA_ENG_URL, "sha256": sha256, **result.data_info},
+        "history": result.history,
+        "epochs_run": len(result.epoch_times),
+        "resumed_from_epoch": result.first_epoch,
+        "resumptions": result.resumptions,
+        "best_epoch": None if result.best_epoch is None else result.best_epoch + 1,  # 1-based, as Keras prints
+        "checkpoint_averaging": result.averaging,
+        "epoch_times_s": result.epoch_times,
+        "training_time_s": result.training_time,
+        "interrupted": result.interrupted,
+        "strategy": args.strategy,
+        "versions": library_versions(),
+        "command": "python train.py " + shlex.join(sys.argv[1:] if argv is None else argv),
+        "commit": commit,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     # Everything that can be checked without work is checked first.
@@ -160,6 +191,13 @@ def main(argv=None) -> int:
         return 2
     if args.data and not Path(args.data).is_file():
         print(f"train.py: error: --data {args.data}: no such file (pass a .txt pair file or the fra-eng .zip)", file=sys.stderr)
+        return 2
+    from model import languages
+
+    try:
+        pair = languages.for_training(args.data, args.source_language, args.target_language)
+    except ValueError as err:
+        print(f"train.py: error: {err}", file=sys.stderr)
         return 2
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(args.out or f"runs/{args.recipe}-{stamp}")
@@ -194,25 +232,7 @@ def main(argv=None) -> int:
         # Every worker of a multi-worker run trains; only the chief saves, evaluates and pushes.
         print("training finished on this worker; the chief writes the checkpoint", flush=True)
         return 0
-    metadata = {
-        "recipe": config.recipe,
-        "train_config": config.to_dict(),
-        "data": {"source": str(data_path) if args.data else data.FRA_ENG_URL, "sha256": sha256, **result.data_info},
-        "history": result.history,
-        "epochs_run": len(result.epoch_times),
-        "resumed_from_epoch": result.first_epoch,
-        "resumptions": result.resumptions,
-        "best_epoch": None if result.best_epoch is None else result.best_epoch + 1,  # 1-based, as Keras prints
-        "checkpoint_averaging": result.averaging,
-        "epoch_times_s": result.epoch_times,
-        "training_time_s": result.training_time,
-        "interrupted": result.interrupted,
-        "strategy": args.strategy,
-        "versions": library_versions(),
-        "command": "python train.py " + shlex.join(sys.argv[1:] if argv is None else argv),
-        "commit": commit,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    }
+    metadata = run_metadata(args, argv, config, data_path, sha256, result, commit, pair)
     checkpoint.save(out, result.model, result.vocab, result.model_config, metadata)
     if not result.interrupted:
         import shutil

@@ -63,6 +63,7 @@ def run_train(*args, driver=False, deterministic=False, timeout=300):
         (["--out", "FULL"], "not empty"),
         (["--epochs", "many"], "invalid int value"),
         (["--recipe", "nope"], "invalid choice"),
+        (["--target-language", "Elvish"], "unknown language 'Elvish': give a language name (Spanish), an ISO 639-1"),
     ],
 )
 def test_impossible_settings_exit_2_before_tensorflow(args, message, tmp_path, shared_data):
@@ -135,6 +136,8 @@ def test_tiny_run_writes_a_complete_checkpoint(tiny_run, shared_data):
     assert metadata["data"]["sha256"] == hashlib.sha256(shared_data.read_bytes()).hexdigest()
     assert metadata["data"]["source"] == str(shared_data)
     assert metadata["train_config"]["epochs"] == 2 and metadata["train_config"]["seed"] == 5
+    # fra.txt: the Anki release's name says English -> French.
+    assert metadata["languages"] == {"source": {"name": "English", "code": "en"}, "target": {"name": "French", "code": "fr"}}
     assert len(metadata["history"]["loss"]) == len(metadata["history"]["val_loss"]) == 2
     assert all(v > 0 for v in metadata["history"]["loss"])
     for library in ("python", "keras", "tensorflow", "numpy", "sacrebleu"):
