@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import checkpoint
+from . import checkpoint, languages
 
 PREFIX = "hf://"
 CARD_FILE = "README.md"
@@ -625,6 +625,29 @@ def _evaluation_section(metadata: dict[str, Any], key: str = "evaluation") -> st
     return "\n".join(lines)
 
 
+def _eval_results(metadata: dict[str, Any], task: str) -> list:
+    """The model-index results: held-out chrF and BLEU (greedy), and the visitor set's chrF where recorded."""
+    from huggingface_hub import EvalResult
+
+    figures = _figures(metadata)
+    split = (metadata.get("evaluation") or {}).get("split", "heldout")
+    data_name = Path(str((metadata.get("data") or {}).get("source") or "fra-eng")).stem  # fra, spa-eng, ...
+    results = [
+        EvalResult(task_type="translation", task_name=task, dataset_type=data_name,
+                   dataset_name=f"Tatoeba {data_name} (manythings.org), held-out sentences", dataset_split=split,
+                   metric_type=metric, metric_name=label, metric_value=float(figures[key]))
+        for key, metric, label in (("chrf", "chrf", "chrF"), ("bleu", "bleu", "BLEU"))
+        if key in figures
+    ]
+    visitor = (metadata.get("evaluation_visitor") or {}).get("greedy") or {}
+    if "chrf" in visitor:
+        results.append(EvalResult(
+            task_type="translation", task_name=task, dataset_type="cl_s2s-visitor",
+            dataset_name="Everyday sentences written for this project (visitor set)", dataset_split="visitor",
+            metric_type="chrf", metric_name="chrF", metric_value=float(visitor["chrf"])))
+    return results
+
+
 def model_card(directory: str | Path, repo_id: str, license: str = "apache-2.0"):
     """Build the model card (a huggingface_hub.ModelCard) for a checkpoint directory.
 
@@ -633,29 +656,16 @@ def model_card(directory: str | Path, repo_id: str, license: str = "apache-2.0")
         repo_id: "owner/name" the card is for (usage snippets, model-index name).
         license: the model's licence identifier; the data's CC-BY 2.0 terms are stated in the text.
     """
-    from huggingface_hub import EvalResult, ModelCard, ModelCardData
+    from huggingface_hub import ModelCard, ModelCardData
 
     directory = Path(directory)
     metadata = checkpoint.read_metadata(directory)
     name = repo_id.split("/")[-1]
-    figures = _figures(metadata)
-    split = (metadata.get("evaluation") or {}).get("split", "heldout")
-    eval_results = [
-        EvalResult(task_type="translation", task_name="English to French translation", dataset_type="fra-eng",
-                   dataset_name="Tatoeba fra-eng (manythings.org), held-out sentences", dataset_split=split,
-                   metric_type=metric, metric_name=label, metric_value=float(figures[key]))
-        for key, metric, label in (("chrf", "chrf", "chrF"), ("bleu", "bleu", "BLEU"))
-        if key in figures
-    ]
-    visitor = (metadata.get("evaluation_visitor") or {}).get("greedy") or {}
-    if "chrf" in visitor:
-        eval_results.append(EvalResult(
-            task_type="translation", task_name="English to French translation", dataset_type="cl_s2s-visitor",
-            dataset_name="Everyday sentences written for this project (visitor set)", dataset_split="visitor",
-            metric_type="chrf", metric_name="chrF", metric_value=float(visitor["chrf"])))
+    pair = languages.from_metadata(metadata)
+    eval_results = _eval_results(metadata, f"{pair.source.name} to {pair.target.name} translation")
     card_data = ModelCardData(
-        language=["en", "fr"], license=license, library_name="keras", pipeline_tag="translation",
-        tags=["seq2seq", "lstm", "character-level", "translation", "keras"],
+        language=[pair.source.code, pair.target.code], license=license, library_name="keras",
+        pipeline_tag="translation", tags=["seq2seq", "lstm", "character-level", "translation", "keras"],
         datasets=["tatoeba"], metrics=["chrf", "bleu"], model_name=name,
         eval_results=eval_results or None,
     )
@@ -664,7 +674,7 @@ def model_card(directory: str | Path, repo_id: str, license: str = "apache-2.0")
     curves = ("![Training curves](./training_curves.png)\n\n"
               if (directory / checkpoint.CURVES_FILE).is_file() else "")
     body = f"""
-# {name}: character-level LSTM English→French
+# {name}: character-level LSTM {pair.source.name}→{pair.target.name}
 
 {_architecture(metadata)}
 

@@ -626,3 +626,22 @@ def test_a_hub_that_hangs_cannot_hang_the_cli(mode, random_checkpoint, tmp_path)
         assert any(path.startswith("/api/models/evil/m") for _, path, _ in server.requests)
     finally:
         server.close()
+
+
+def test_the_card_names_the_checkpoints_language_pair(random_fast_checkpoint, tmp_path):
+    import shutil
+
+    from model.languages import Language, LanguagePair
+
+    spanish = tmp_path / "spanish"
+    shutil.copytree(random_fast_checkpoint, spanish)
+    metadata = checkpoint.read_metadata(spanish)
+    metadata["languages"] = LanguagePair(Language("English", "en"), Language("Spanish", "es")).to_dict()
+    metadata["data"] = {**metadata.get("data", {}), "source": "data/spa-eng.txt"}
+    metadata["evaluation"] = {"split": "heldout", "greedy": {"chrf": 30.5, "bleu": 4.25}}
+    checkpoint.write_json(spanish / checkpoint.METADATA_FILE, metadata)
+    card = hub.model_card(spanish, "alice/spanish")
+    assert card.data.language == ["en", "es"] and "character-level LSTM English→Spanish" in card.text
+    assert {r.task_name for r in card.data.eval_results} == {"English to Spanish translation"}
+    assert {r.dataset_type for r in card.data.eval_results} == {"spa-eng"}
+    assert hub.model_card(random_fast_checkpoint, "alice/fast").data.language == ["en", "fr"]  # no field: en -> fr
