@@ -237,6 +237,17 @@ RECIPE_PRESETS["long"] = dict(
     latent_dim=512,  # 256 each way in the encoder, 512 in the decoder
     epochs=40,  # an upper bound, as large's: about 13 min an epoch here, so the run fits about 10 hours
 )
+# A fine-tune's settings (train.py --from), applied over the source checkpoint's own training settings:
+# its network, dropout, label smoothing and precision stay; what changes is how far and how fast it moves.
+FINE_TUNE_PRESET: dict[str, Any] = dict(
+    learning_rate=0.0003,  # about a seventh of large's 0.002: small steps keep what the model knew
+    epochs=10,  # an upper bound: a few hundred pairs are learnt in a few epochs
+    early_stopping_patience=2,  # stop when the new pairs' validation loss stalls, keep the best epoch
+    validation_split=0.1,  # a tenth of the new pairs, to watch (and to score before and after)
+    batch_size=32,  # a few hundred pairs make a handful of batches: small ones give more updates
+    lr_schedule="constant", lr_patience=0, min_delta=0.0, average_last=0,
+    num_samples=0, max_input_length=0, subset=0,  # every new pair
+)
 # A preset that trains in seconds, for tests and for trying the pipeline end to end.
 TINY_PRESET: dict[str, Any] = dict(num_samples=300, epochs=2, latent_dim=16, batch_size=32, embedding_dim=8)
 
@@ -252,6 +263,18 @@ def preset(recipe: str, tiny: bool = False, **overrides: Any) -> TrainConfig:
     if recipe == "keras-io":
         values["embedding_dim"] = 0  # the recipe feeds one-hot vectors; an embedding size means nothing
     return TrainConfig(recipe=recipe, **values)
+
+
+def fine_tune_preset(source: dict[str, Any], model: ModelConfig | None = None, **overrides: Any) -> TrainConfig:
+    """The TrainConfig of a fine-tune of a checkpoint trained with `source` (its train_config): the
+    source's settings, its network's sizes from `model` (its ModelConfig, which built the weights),
+    FINE_TUNE_PRESET over them, explicit (non-None) overrides last."""
+    values = {**TrainConfig.from_dict(source).to_dict(), **FINE_TUNE_PRESET}
+    if model is not None:
+        values.update(latent_dim=model.latent_dim, embedding_dim=model.embedding_dim, dropout=model.dropout,
+                      encoder_layers=model.encoder_layers)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return TrainConfig(**values)
 
 
 def dumps(obj: Any) -> str:

@@ -396,6 +396,64 @@ def train_attention(run: _Run) -> TrainingResult:
                    shuffle=False)
 
 
+def _mixed_dataset(run: _Run, replay_pairs: list[Pair], share: float):
+    """Training batches of the run's pairs with `share` of each batch replayed from `replay_pairs`
+    (finetune.mixed_batches), drawn anew every epoch from (seed, epoch); one-hot targets when smoothing."""
+    import tensorflow as tf
+
+    from .finetune import mixed_batches
+
+    config, vocab = run.config, run.vocab
+    new_enc, new_dec = run.pick(run.input_texts, run.train_idx), run.pick(run.target_texts, run.train_idx)
+    old_enc = [p.english for p in replay_pairs]
+    old_dec = [wrap_target(p.french) for p in replay_pairs]
+    count = len(mixed_batches(len(new_enc), len(old_enc), share, config.batch_size, np.random.default_rng(0)))
+
+    def generate():
+        rng = np.random.default_rng([config.seed, run.epochs.epoch])
+        for mine, replayed in mixed_batches(len(new_enc), len(old_enc), share, config.batch_size, rng):
+            enc, dec_in, dec_out = vectorize_masked([new_enc[i] for i in mine] + [old_enc[i] for i in replayed],
+                                                    [new_dec[i] for i in mine] + [old_dec[i] for i in replayed], vocab)
+            yield (enc, dec_in), np.maximum(dec_out, 0), (dec_out >= 0).astype("float32")
+
+    spec = ((tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None, None), tf.int32)),
+            tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None, None), tf.float32))
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=spec)
+    if config.label_smoothing:
+        dataset = dataset.map(lambda x, y, w: (x, tf.one_hot(y, vocab.num_decoder_tokens), w))
+    return dataset.apply(tf.data.experimental.assert_cardinality(count)).prefetch(2)
+
+
+def fine_tune(model, vocab: Vocabulary, model_config: ModelConfig, pairs: list[Pair], config: TrainConfig,
+              replay_pairs: list[Pair] | None = None, replay_share: float = 0.0, backup_dir: str | None = None,
+              verbose: int | str = "auto") -> TrainingResult:
+    """Continue training a loaded checkpoint's network on new pairs (model/finetune.py explains why and how).
+
+    Args:
+        model: the source checkpoint's Keras training network (checkpoint.load_keras), weights loaded.
+        vocab, model_config: the source's; every pair must use only the vocabulary's characters.
+        pairs: the new pairs; a seeded `config.validation_split` of them is kept for validation.
+        config: the fine-tune's settings (config.fine_tune_preset): learning rate, epochs, early stopping.
+        replay_pairs, replay_share: the source's own training pairs, and the share of each batch they fill.
+    """
+    import keras
+
+    config.validate()
+    keras.utils.set_random_seed(config.seed)
+    input_texts = [p.english for p in pairs]
+    target_texts = [wrap_target(p.french) for p in pairs]
+    train_idx, val_idx = _validation_split(len(pairs), config.validation_split, config.seed, shuffled=True)
+    run = _Run(pairs, config, HeldoutSpec(start_line=2**62), "default", backup_dir, verbose, pairs, [], input_texts,
+               target_texts, vocab, train_idx, val_idx)
+    train_data = _mixed_dataset(run, list(replay_pairs or []), replay_share)
+    model.compile(optimizer=_optimizer(config, config.learning_rate), loss=_loss(config), weighted_metrics=["accuracy"],
+                  jit_compile=config.jit_compile)
+    timer, callbacks = run.callbacks()
+    return run.fit(model, callbacks, timer, model_config, x=train_data,
+                   validation_data=run.bucketed(run.val_idx, shuffle=False) if len(run.val_idx) else None,
+                   shuffle=False)
+
+
 def _build(model_config: ModelConfig, mixed_precision: bool):
     """The training network; with `mixed_precision`, layers compute in bfloat16 over float32 weights.
 
