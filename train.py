@@ -26,12 +26,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Defaults shown as 'recipe' come from --recipe (keras-io: the keras.io example's values).",
     )
-    parser.add_argument("--recipe", choices=RECIPES, default="keras-io",
+    parser.add_argument("--recipe", choices=RECIPES,
                         help="keras-io: the faithful keras.io lstm_seq2seq reproduction; fast: masked, bucketed, "
                              "more data, early stopping; attention: bidirectional encoder + Luong attention on the "
                              "whole corpus; large: attention with two encoder layers, 384 units, label smoothing, "
                              "a plateau schedule and early stopping; long: large with 512 units on English up to "
-                             "100 characters (default: keras-io)")
+                             "100 characters (default: keras-io; with --from, the source's)")
     parser.add_argument("--data", help="Anki pair file (.txt) or the fra-eng release (.zip); "
                                        "default: download fra-eng.zip like the recipe, into Keras' cache")
     parser.add_argument("--out", help="checkpoint directory to write (default: runs/<recipe>-<timestamp>)")
@@ -75,6 +75,21 @@ def parse_args(argv=None) -> argparse.Namespace:
                      "from an Anki release's file name, spa-eng.zip -> English to Spanish, else English to French)")
     languages.add_argument("--source-language", metavar="LANG", help="the first column's language: a name or an ISO 639 code")
     languages.add_argument("--target-language", metavar="LANG", help="the second column's language: a name or an ISO 639 code")
+    tune = parser.add_argument_group(
+        "fine-tuning", "start from a trained model instead of from scratch: its network, weights and vocabulary stay; "
+                       "defaults change to a learning rate of 0.0003, at most 10 epochs, early stopping after 2 epochs "
+                       "without a better validation loss on a tenth of your pairs, batches of 32 (each can be set)")
+    tune.add_argument("--from", dest="from_source", metavar="SOURCE",
+                      help="the model to fine-tune: default, a bundled name, a checkpoint directory or "
+                           "hf://owner/repo[@revision]; --data is then your own pairs (english<TAB>translation)")
+    tune.add_argument("--drop-unknown-pairs", action="store_true",
+                      help="leave out pairs with characters the model cannot read or write (default: stop and list them)")
+    tune.add_argument("--replay", type=float, default=0.0, metavar="SHARE",
+                      help="fill this share of each batch (0 to below 1) with the source's own training pairs, so it "
+                           "forgets less of what it knew (default 0)")
+    tune.add_argument("--base-data", metavar="PATH",
+                      help="the pair file the source was trained on, for --replay and the before/after score on its "
+                           "held-out split (default: the path its metadata records, else the recipe's download)")
     parser.add_argument("--tiny", action="store_true", help="a seconds-long run on a few hundred pairs, for trying things out")
     parser.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
                         help="tf.distribute strategy: default (one device), mirrored (all local GPUs), "
@@ -95,7 +110,7 @@ def build_config(args: argparse.Namespace):
              "optimizer", "learning_rate", "early_stopping_patience", "max_input_length", "seed", "encoder_layers",
              "label_smoothing", "lr_schedule", "lr_patience", "min_delta", "mixed_precision", "jit_compile",
              "average_last", "subset")
-    config = preset(args.recipe, tiny=args.tiny, data=args.data, **{name: getattr(args, name) for name in names})
+    config = preset(args.recipe or "keras-io", tiny=args.tiny, data=args.data, **{name: getattr(args, name) for name in names})
     config.validate()
     return config
 
@@ -177,53 +192,104 @@ def run_metadata(args, argv, config, data_path, sha256: str, result, commit, pai
     }
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    # Everything that can be checked without work is checked first.
-    try:
-        config = build_config(args)
-    except ValueError as err:
-        print(f"train.py: error: {err}", file=sys.stderr)
-        return 2
-    if args.eval_beam_size < 0:
-        print(f"train.py: error: --eval-beam-size must be >= 0 (0 skips beam search), got {args.eval_beam_size}",
-              file=sys.stderr)
-        return 2
-    if args.data and not Path(args.data).is_file():
-        print(f"train.py: error: --data {args.data}: no such file (pass a .txt pair file or the fra-eng .zip)", file=sys.stderr)
-        return 2
+class UsageError(Exception):
+    """Settings or inputs that cannot work, found before training: exit status 2 with the message."""
+
+
+def _checked_inputs(args):
+    """The checks every run makes before any work; the language pair it records (UsageError if bad)."""
     from model import languages
 
+    if args.eval_beam_size < 0:
+        raise UsageError(f"--eval-beam-size must be >= 0 (0 skips beam search), got {args.eval_beam_size}")
+    if args.data and not Path(args.data).is_file():
+        raise UsageError(f"--data {args.data}: no such file (pass a .txt pair file or the fra-eng .zip)")
     try:
         pair = languages.for_training(args.data, args.source_language, args.target_language)
     except ValueError as err:
-        print(f"train.py: error: {err}", file=sys.stderr)
-        return 2
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = Path(args.out or f"runs/{args.recipe}-{stamp}")
+        raise UsageError(str(err)) from None
     if args.push_to_hub:
         from model import hub
 
         try:
             hub.check_push_access(args.push_to_hub)  # fail on a missing or rejected token before training
         except hub.HubError as err:
-            print(f"train.py: error: {err}", file=sys.stderr)
-            return 2
+            raise UsageError(str(err)) from None
+    return pair
 
-    from model import checkpoint, data, evaluation, plots, provenance, splits, training
+
+def _read_pairs(args):
+    """(data path, pairs, sha256) of --data, or of the recipe's download; UsageError for a bad file."""
+    from model import data
 
     data_path = Path(args.data) if args.data else data.download_fra_eng()
     try:
         text, sha256 = data.read_text(data_path)
-        pairs = data.parse_pairs(text, str(data_path))
+        return data_path, data.parse_pairs(text, str(data_path)), sha256
     except data.DataFormatError as err:  # its message names the file and the line
-        print(f"train.py: error: {err}", file=sys.stderr)
-        return 2
+        raise UsageError(str(err)) from None
+
+
+def _save(out: Path, result, metadata: dict, title: str) -> bool:
+    """Write the checkpoint and its curves; False (having said so) when training was interrupted."""
+    import shutil
+
+    from model import checkpoint, plots
+    from model.run_state import STATE_DIR
+
+    checkpoint.save(out, result.model, result.vocab, result.model_config, metadata)
+    if not result.interrupted:
+        (out / RUN_FILE).unlink(missing_ok=True)  # the run is finished: nothing left to resume
+        shutil.rmtree(out / STATE_DIR, ignore_errors=True)
+    plots.training_curves(result.history, out / checkpoint.CURVES_FILE, title)
+    print(f"saved checkpoint to {out}", flush=True)
+    if result.interrupted:
+        print("training was interrupted; the checkpoint holds the weights so far", file=sys.stderr)
+    return not result.interrupted
+
+
+def _evaluate(args, out: Path, metadata: dict, split_metadata: dict, data_path) -> None:
+    """Score the saved checkpoint (which proves it loads) on the held-out split of `split_metadata`'s data."""
+    from model import checkpoint, evaluation, splits
+
+    translator = checkpoint.load(out)
+    sources, references, info = splits.load_split(split_metadata, "heldout", str(data_path))
+    metadata["evaluation"], _ = evaluation.report(
+        translator, sources, references, {"split": "heldout", **info},
+        evaluation.decoding_runs(args.eval_beam_size), metadata["command"])
+    for name, _options in evaluation.decoding_runs(args.eval_beam_size):
+        figures = {k: v for k, v in metadata["evaluation"][name].items() if k != "tiers"}
+        print(f"held-out {name}: " + ", ".join(f"{k}={v}" for k, v in figures.items()), flush=True)
+
+
+def _push(args, out: Path) -> int:
+    from model import hub
+
+    try:
+        url = hub.push(out, args.push_to_hub, private=args.private)
+    except hub.HubError as err:
+        print(f"train.py: error: {err}\nthe checkpoint is saved: retry with "
+              f"python -m model push {out} {args.push_to_hub}", file=sys.stderr)
+        return 1
+    print(f"pushed to {url}")
+    return 0
+
+
+def train(args, argv) -> int:
+    """A run from scratch: the recipe's network on --data."""
+    try:
+        config = build_config(args)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    pair = _checked_inputs(args)
+    from model import checkpoint, provenance, training
+
+    out = Path(args.out or f"runs/{config.recipe}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
+    data_path, pairs, sha256 = _read_pairs(args)
     try:
         prepare_output(out, config, args.resume, args.overwrite)
     except ValueError as err:
-        print(f"train.py: error: {err}", file=sys.stderr)
-        return 2
+        raise UsageError(str(err)) from None
     print(f"read {len(pairs)} pairs from {data_path}", flush=True)
     commit = provenance.git_commit()  # the code that starts the run, not whatever is checked out when it ends
 
@@ -233,43 +299,90 @@ def main(argv=None) -> int:
         print("training finished on this worker; the chief writes the checkpoint", flush=True)
         return 0
     metadata = run_metadata(args, argv, config, data_path, sha256, result, commit, pair)
-    checkpoint.save(out, result.model, result.vocab, result.model_config, metadata)
-    if not result.interrupted:
-        import shutil
-
-        from model.run_state import STATE_DIR
-
-        (out / RUN_FILE).unlink(missing_ok=True)  # the run is finished: nothing left to resume
-        shutil.rmtree(out / STATE_DIR, ignore_errors=True)
-    plots.training_curves(result.history, out / checkpoint.CURVES_FILE, f"{config.recipe}: {out.name}")
-    print(f"saved checkpoint to {out}", flush=True)
-    if result.interrupted:
-        print("training was interrupted; the checkpoint holds the weights so far", file=sys.stderr)
+    if not _save(out, result, metadata, f"{config.recipe}: {out.name}"):
         return 130
-
     if not args.no_eval:
-        # Evaluate the saved checkpoint, not the in-memory model: this also proves it loads.
-        translator = checkpoint.load(out)
-        sources, references, info = splits.load_split(metadata, "heldout", str(data_path))
-        metadata["evaluation"], _ = evaluation.report(
-            translator, sources, references, {"split": "heldout", **info},
-            evaluation.decoding_runs(args.eval_beam_size), metadata["command"])
-        for name, _options in evaluation.decoding_runs(args.eval_beam_size):
-            figures = {k: v for k, v in metadata["evaluation"][name].items() if k != "tiers"}
-            print(f"held-out {name}: " + ", ".join(f"{k}={v}" for k, v in figures.items()), flush=True)
+        _evaluate(args, out, metadata, metadata, data_path)
         checkpoint.write_json(out / checkpoint.METADATA_FILE, {**metadata, "model_config": result.model_config.to_dict()})
+    return _push(args, out) if args.push_to_hub else 0
 
-    if args.push_to_hub:
-        from model import hub
 
-        try:
-            url = hub.push(out, args.push_to_hub, private=args.private)
-        except hub.HubError as err:
-            print(f"train.py: error: {err}\nthe checkpoint is saved: retry with "
-                  f"python -m model push {out} {args.push_to_hub}", file=sys.stderr)
-            return 1
-        print(f"pushed to {url}")
-    return 0
+NETWORK_OPTIONS = ("latent_dim", "embedding_dim", "encoder_layers", "dropout", "recipe", "tiny")
+
+
+def fine_tune(args, argv) -> int:
+    """A fine-tune (--from): the source's network, weights and vocabulary, trained further on --data."""
+    given = [f"--{name.replace('_', '-')}" for name in NETWORK_OPTIONS if getattr(args, name) not in (None, False)]
+    if given:
+        raise UsageError(f"--from keeps the source's network: {', '.join(given)} cannot change it; leave "
+                         f"{'it' if len(given) == 1 else 'them'} out")
+    if not args.data:
+        raise UsageError("--from needs --data: the file of your own pairs to fine-tune on")
+    if not 0.0 <= args.replay < 1.0:
+        raise UsageError(f"--replay is the share of each batch replayed from the source's pairs, from 0 to below 1, "
+                         f"got {args.replay}")
+    _checked_inputs(args)
+    from model import checkpoint, finetune, languages, provenance, splits, training
+    from model.config import fine_tune_preset
+
+    try:
+        source = finetune.open_source(args.from_source)
+    except ValueError as err:
+        raise UsageError(f"--from {err}") from None
+    named = args.source_language or args.target_language or languages.from_data_name(args.data)
+    pair = (languages.for_training(args.data, args.source_language, args.target_language) if named
+            else languages.from_metadata(source.metadata))
+    base = source.metadata.get("train_config") or {"recipe": source.metadata.get("recipe", "attention")}
+    overrides = {name: getattr(args, name) for name in ("epochs", "batch_size", "validation_split", "learning_rate",
+                                                         "early_stopping_patience", "seed", "optimizer")}
+    config = fine_tune_preset(base, source.model_config, data=args.data, **overrides)
+    data_path, pairs, sha256 = _read_pairs(args)
+    unknown, clean = finetune.check_vocabulary(pairs, source.vocab, pair.source.name, pair.target.name)
+    if unknown and not args.drop_unknown_pairs:
+        raise UsageError(str(finetune.VocabularyError(unknown, len(pairs) - len(clean), pair.source.name,
+                                                      pair.target.name)))
+    base_data = splits.data_path(source.metadata, args.base_data)
+    general = splits.load_split(source.metadata, "heldout", str(base_data))[:2]
+    replayed = finetune.training_pairs(source.metadata, base_data) if args.replay else []
+    own = finetune.validation_split(clean, config)
+    before = {"general": finetune.scores(checkpoint.load(source.directory), *general),
+              "own": finetune.scores(checkpoint.load(source.directory), *own)}
+    out = Path(args.out or f"runs/fine-tune-{datetime.datetime.now():%Y%m%d-%H%M%S}")
+    try:
+        prepare_output(out, config, args.resume, args.overwrite)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    print(f"fine-tuning {args.from_source} on {len(clean)} pairs from {data_path}"
+          + (f" ({len(pairs) - len(clean)} dropped)" if unknown else "")
+          + (f", replaying {args.replay:.0%} of each batch from {len(replayed)} of its own" if args.replay else ""),
+          flush=True)
+    commit = provenance.git_commit()
+    result = training.fine_tune(source.model, source.vocab, source.model_config, clean, config, replayed, args.replay,
+                                backup_dir=str(out / ".backup"))
+    metadata = run_metadata(args, argv, config, data_path, sha256, result, commit, pair)
+    metadata["base_model"] = source.lineage()
+    metadata["fine_tune"] = {"pairs": len(clean), "dropped_pairs": len(pairs) - len(clean), "replay": args.replay,
+                             "replayed_from": len(replayed), "base_data": str(base_data), "before": before}
+    if not _save(out, result, metadata, f"fine-tune of {args.from_source}: {out.name}"):
+        return 130
+    tuned = checkpoint.load(out)
+    metadata["fine_tune"]["after"] = {"general": finetune.scores(tuned, *general), "own": finetune.scores(tuned, *own)}
+    for split in ("general", "own"):
+        b, a = metadata["fine_tune"]["before"][split], metadata["fine_tune"]["after"][split]
+        print(f"{split} chrF: {b['chrf']} before, {a['chrf']} after", flush=True)
+    if not args.no_eval:
+        _evaluate(args, out, metadata, source.metadata, base_data)
+    checkpoint.write_json(out / checkpoint.METADATA_FILE, {**metadata, "model_config": result.model_config.to_dict()})
+    return _push(args, out) if args.push_to_hub else 0
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        return fine_tune(args, argv) if args.from_source else train(args, argv)
+    except UsageError as err:
+        print(f"train.py: error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -98,3 +98,89 @@ def mixed_batches(new: int, replay: int, share: float, batch_size: int, rng: np.
         replayed = round(len(mine) * share / (1.0 - share)) if share else 0
         batches.append((mine, rng.integers(0, replay, replayed) if replayed else np.zeros(0, np.int64)))
     return batches
+
+
+# --- the run: the source, the pairs, the figures before and after ----------------------------------
+
+
+@dataclass
+class Source:
+    """The checkpoint a fine-tune starts from, as loaded for training."""
+
+    handle: str  # what the user gave: "default", a directory, "hf://owner/repo[@rev]"
+    directory: object  # its local directory (a Hub snapshot for hf://)
+    model: object  # the Keras training network, weights loaded
+    vocab: Vocabulary
+    model_config: object
+    metadata: dict
+
+    @property
+    def hub_id(self) -> str | None:
+        """"owner/repo" for a Hub source (what a fine-tune's card names as its base_model), else None."""
+        if not self.handle.startswith("hf://"):
+            return None
+        return self.handle[len("hf://"):].split("@")[0]
+
+    @property
+    def revision(self) -> str | None:
+        """The commit a Hub source resolved to (its snapshot folder's name), else None."""
+        from pathlib import Path
+
+        name = Path(str(self.directory)).name
+        return name if self.hub_id and len(name) == 40 else None
+
+    def lineage(self) -> dict:
+        """What a fine-tune records of where it came from (metadata.json's `base_model`)."""
+        commit = self.metadata.get("commit") or {}
+        return {"source": self.handle, "hub_id": self.hub_id, "revision": self.revision,
+                "recipe": self.metadata.get("recipe"), "command": self.metadata.get("command"),
+                "commit": commit.get("sha") if isinstance(commit, dict) else commit,
+                "languages": self.metadata.get("languages")}
+
+
+def open_source(handle: str) -> Source:
+    """Load a model source for fine-tuning; raises ValueError saying why it cannot be fine-tuned."""
+    from . import checkpoint, legacy
+    from .sources import SourceError, resolve_source
+
+    try:
+        directory = resolve_source(handle)
+    except SourceError as err:
+        raise ValueError(str(err)) from None
+    if legacy.is_saved_model(directory) and not (directory / checkpoint.MODEL_FILE).exists():
+        raise ValueError(f"{handle} is a legacy tf.keras SavedModel (the recipe's published weights): fine-tuning "
+                         f"needs a checkpoint of this project; train one with train.py, or start from 'default'")
+    try:
+        model, vocab, model_config, metadata = checkpoint.load_keras(directory)
+    except checkpoint.CheckpointError as err:
+        raise ValueError(f"{handle}: {err}") from None
+    if model_config.encoder_padding != "masked":
+        raise ValueError(f"{handle} is the keras.io recipe's network (one-hot characters padded with spaces): "
+                         f"fine-tuning continues masked networks (fast, attention, large, long)")
+    return Source(handle, directory, model, vocab, model_config, metadata)
+
+
+def scores(translator, sources: Sequence[str], references: Sequence[Sequence[str]]) -> dict:
+    """Greedy chrF, BLEU and exact match of `translator` on a split (the before/after figures)."""
+    from .evaluation import evaluate
+
+    figures, _ = evaluate(translator, sources, references, progress=False)
+    return {k: figures[k] for k in ("chrf", "bleu", "exact_match", "sentences", "untranslatable")}
+
+
+def validation_split(pairs: Sequence[Pair], config) -> tuple[list[str], list[list[str]]]:
+    """The new pairs a fine-tune validates on (training's seeded split), grouped by English sentence."""
+    from .data import group_references
+    from .training import _validation_split
+
+    _, val_idx = _validation_split(len(pairs), config.validation_split, config.seed, shuffled=True)
+    return group_references([pairs[i] for i in val_idx])
+
+
+def training_pairs(metadata: dict, base_data) -> list[Pair]:
+    """The pairs a checkpoint trained on (rebuilt from its metadata and its data file): what replay draws from."""
+    from . import data
+    from .splits import _training_and_validation
+
+    training, _ = _training_and_validation(metadata, data.read_pairs(base_data), "--replay")
+    return training

@@ -26,7 +26,8 @@ from .training import _validation_split, select_training_pairs, validation_is_sh
 RECIPE_LINES = 10000  # the keras.io recipe's num_samples
 
 
-def _data_path(metadata: dict[str, Any], override: str | None) -> Path:
+def data_path(metadata: dict[str, Any], override: str | None = None) -> Path:
+    """The pair file a checkpoint was trained on: `override`, else the path its metadata records, else the download."""
     if override:
         return Path(override)
     source = metadata.get("data", {}).get("source")
@@ -69,7 +70,7 @@ def _training_and_validation(metadata: dict[str, Any], pairs: list[data.Pair], w
 
 def training_english(metadata: dict[str, Any], data_override: str | None = None) -> list[str]:
     """The English side of every pair the checkpoint trained on (validation pairs excluded)."""
-    path = _data_path(metadata, data_override)
+    path = data_path(metadata, data_override)
     training, _ = _training_and_validation(metadata, data.read_pairs(path), "counting training words")
     return [p.english for p in training]
 
@@ -146,7 +147,7 @@ def load_split(metadata: dict[str, Any], split: str, data_override: str | None =
     """Return (sources, references, info) for `split`; info records what was read."""
     if split == "visitor":
         return _visitor_split(limit)
-    path = _data_path(metadata, data_override)
+    path = data_path(metadata, data_override)
     text, sha256 = data.read_text(path)
     pairs = data.parse_pairs(text, str(path))
     expected = metadata.get("data", {}).get("sha256")
