@@ -52,7 +52,7 @@ class VocabularyError(ValueError):
             f"{'are' if len(unknown) != 1 else 'is'} outside the model's vocabulary (a fine-tune keeps the source "
             f"model's characters: it cannot read new {source_name} characters or write new {target_name} ones): "
             f"{listed}{more}. Replace them, or pass --drop-unknown-pairs to leave out the {pairs_affected} "
-            f"pair{'s' if pairs_affected != 1 else ''} that hold them")
+            f"{'pairs that hold' if pairs_affected != 1 else 'pair that holds'} them")
 
 
 def check_vocabulary(pairs: Sequence[Pair], vocab: Vocabulary, source_name: str = "English",

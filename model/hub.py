@@ -648,6 +648,26 @@ def _eval_results(metadata: dict[str, Any], task: str) -> list:
     return results
 
 
+def _fine_tune_section(metadata: dict[str, Any]) -> str:
+    """For a fine-tune: where it came from, and greedy chrF before and after on both splits; else ''."""
+    lineage, tune = metadata.get("base_model"), metadata.get("fine_tune")
+    if not isinstance(lineage, dict) or not isinstance(tune, dict):
+        return ""
+    source = lineage.get("hub_id") or lineage.get("source")
+    revision = f" at revision `{lineage['revision'][:12]}`" if lineage.get("revision") else ""
+    lines = [f"Fine-tuned from `{source}`{revision} (recipe `{lineage.get('recipe')}`, trained with "
+             f"`{lineage.get('command')}`) on {tune.get('pairs')} pairs"
+             + (f", replaying {float(tune['replay']):.0%} of each batch from its own training pairs" if tune.get("replay")
+                else "") + ". Greedy chrF before and after:", "",
+             "| split | before | after |", "|---|---|---|"]
+    names = {"general": "the source's held-out split", "own": "the new pairs' validation share"}
+    for split, label in names.items():
+        before = ((tune.get("before") or {}).get(split) or {}).get("chrf", "")
+        after = ((tune.get("after") or {}).get(split) or {}).get("chrf", "")
+        lines.append(f"| {label} | {before} | {after} |")
+    return "\n".join(lines) + "\n\n"
+
+
 def model_card(directory: str | Path, repo_id: str, license: str = "apache-2.0"):
     """Build the model card (a huggingface_hub.ModelCard) for a checkpoint directory.
 
@@ -663,14 +683,17 @@ def model_card(directory: str | Path, repo_id: str, license: str = "apache-2.0")
     name = repo_id.split("/")[-1]
     pair = languages.from_metadata(metadata)
     eval_results = _eval_results(metadata, f"{pair.source.name} to {pair.target.name} translation")
+    lineage = metadata.get("base_model") or {}
     card_data = ModelCardData(
         language=[pair.source.code, pair.target.code], license=license, library_name="keras",
         pipeline_tag="translation", tags=["seq2seq", "lstm", "character-level", "translation", "keras"],
         datasets=["tatoeba"], metrics=["chrf", "bleu"], model_name=name,
         eval_results=eval_results or None,
+        base_model=lineage.get("hub_id") or None,  # the Hub's link from a fine-tune to its source
     )
     table = "\n".join(f"| {k} | {v} |" for k, v in _hyperparameter_rows(metadata))
-    evaluation = _evaluation_section(metadata) + "\n\n" + _evaluation_section(metadata, "evaluation_visitor")
+    evaluation = (_fine_tune_section(metadata) + _evaluation_section(metadata) + "\n\n"
+                  + _evaluation_section(metadata, "evaluation_visitor"))
     curves = ("![Training curves](./training_curves.png)\n\n"
               if (directory / checkpoint.CURVES_FILE).is_file() else "")
     body = f"""

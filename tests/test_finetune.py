@@ -95,3 +95,71 @@ def test_a_tiny_fine_tune_trains_the_sources_network_with_replayed_batches(sourc
     full = [batch for batch in starts if len(batch) == 8]
     assert full and all(batch.count("W") == 2 for batch in full)
     assert sum(len(batch) - batch.count("W") for batch in starts) == len(run.train_idx)
+
+
+# --- train.py --from, end to end: a source on the local Hub, a fine-tune pushed back ------------------
+
+MINE = ["Go.\tVa !", "Hi.\tSalut.", "Run!\tCours !", "Who?\tQui ?", "Wait!\tAttends !", "I see.\tJe vois.",
+        "I won!\tJ'ai gagné !", "Go on.\tContinue.", "Hello!\tBonjour !", "I ran.\tJ'ai couru."]
+
+
+@pytest.mark.slow
+def test_a_fine_tune_of_a_hub_model_records_its_lineage_and_pushes_a_card_with_base_model(shared_data, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from huggingface_hub import ModelCard
+
+    from model import hub
+    from tests.conftest import REPO, _train_tiny
+    from tests.hub_server import LocalHub
+
+    source = _train_tiny(tmp_path / "source", shared_data, "fast")  # a tiny trained checkpoint, metadata and all
+    token = "hf_test_write_token_0123456789"
+    server = LocalHub(tokens={token: "alice"})
+    env = {**os.environ, "HF_ENDPOINT": server.url, "HF_TOKEN": token, "HF_HOME": str(tmp_path / "hf-home"),
+           "HF_HUB_CACHE": str(tmp_path / "hf-cache"), "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}
+    try:
+        hub.push(source, "alice/tiny-fast", token=token, endpoint=server.url)
+        vocab = checkpoint.load(source).vocab
+        readable = [line for line in MINE if not finetune.check_vocabulary(
+            [Pair(*line.split("\t"), 1)], vocab)[0]]
+        assert len(readable) >= 5, "the tiny source should read most of these"
+        mine = tmp_path / "mine.txt"
+        mine.write_text("\n".join(readable * 4 + ["Pay 5 €.\tPaie 5 €."]) + "\n", encoding="utf-8")
+
+        def train(*args):
+            return subprocess.run([sys.executable, "train.py", "--from", "hf://alice/tiny-fast", "--data", str(mine),
+                                   "--epochs", "2", *args], capture_output=True, text=True, cwd=REPO, env=env,
+                                  timeout=600)
+
+        refused = train("--out", str(tmp_path / "refused"))
+        assert refused.returncode == 2 and "'€' in the English, 1 time, first on line" in refused.stderr
+        assert "--drop-unknown-pairs to leave out the 1 pair that holds them" in refused.stderr
+        assert not (tmp_path / "refused").exists()
+
+        out = tmp_path / "tuned"
+        done = train("--out", str(out), "--drop-unknown-pairs", "--replay", "0.25", "--push-to-hub", "alice/tiny-cafe")
+        assert done.returncode == 0, done.stderr[-3000:]
+        metadata = json.loads((out / "metadata.json").read_text(encoding="utf-8"))
+        lineage = metadata["base_model"]
+        repo = server.repos["alice/tiny-fast"]
+        assert lineage["hub_id"] == "alice/tiny-fast" and lineage["revision"] == repo.refs["main"]
+        assert lineage["command"] == checkpoint.read_metadata(source)["command"] and lineage["recipe"] == "fast"
+        tune = metadata["fine_tune"]
+        assert tune["dropped_pairs"] == 1 and tune["pairs"] == len(readable) * 4 and tune["replay"] == 0.25
+        assert tune["replayed_from"] > 100  # the source's own training pairs
+        for when in ("before", "after"):
+            assert set(tune[when]) == {"general", "own"} and tune[when]["general"]["sentences"] > 1000
+        assert metadata["train_config"]["learning_rate"] == 0.0003 and metadata["recipe"] == "fast"
+
+        card_path = tmp_path / "README.md"
+        card_path.write_bytes(server.repos["alice/tiny-cafe"].files("main")["README.md"])
+        card = ModelCard.load(card_path)
+        assert card.data.base_model == "alice/tiny-fast" and card.data.language == ["en", "fr"]
+        assert card.data.pipeline_tag == "translation" and card.data.eval_results
+        assert "Fine-tuned from `alice/tiny-fast` at revision" in card.text
+    finally:
+        server.close()
