@@ -87,6 +87,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     tune.add_argument("--replay", type=float, default=0.0, metavar="SHARE",
                       help="fill this share of each batch (0 to below 1) with the source's own training pairs, so it "
                            "forgets less of what it knew (default 0)")
+    tune.add_argument("--eval-data", metavar="PATH",
+                      help="pairs of your own held out from --data, scored before and after (default: the tenth of "
+                           "--data kept for validation)")
     tune.add_argument("--base-data", metavar="PATH",
                       help="the pair file the source was trained on, for --replay and the before/after score on its "
                            "held-out split (default: the path its metadata records, else the recipe's download)")
@@ -318,6 +321,9 @@ def fine_tune(args, argv) -> int:
                          f"{'it' if len(given) == 1 else 'them'} out")
     if not args.data:
         raise UsageError("--from needs --data: the file of your own pairs to fine-tune on")
+    for flag, path in (("--eval-data", args.eval_data), ("--base-data", args.base_data)):
+        if path and not Path(path).is_file():
+            raise UsageError(f"{flag} {path}: no such file")
     if not 0.0 <= args.replay < 1.0:
         raise UsageError(f"--replay is the share of each batch replayed from the source's pairs, from 0 to below 1, "
                          f"got {args.replay}")
@@ -344,7 +350,7 @@ def fine_tune(args, argv) -> int:
     base_data = splits.data_path(source.metadata, args.base_data)
     general = splits.load_split(source.metadata, "heldout", str(base_data))[:2]
     replayed = finetune.training_pairs(source.metadata, base_data) if args.replay else []
-    own = finetune.validation_split(clean, config)
+    own = finetune.held_out(Path(args.eval_data), source.vocab) if args.eval_data else finetune.validation_split(clean, config)
     before = {"general": finetune.scores(checkpoint.load(source.directory), *general),
               "own": finetune.scores(checkpoint.load(source.directory), *own)}
     out = Path(args.out or f"runs/fine-tune-{datetime.datetime.now():%Y%m%d-%H%M%S}")
@@ -362,7 +368,8 @@ def fine_tune(args, argv) -> int:
     metadata = run_metadata(args, argv, config, data_path, sha256, result, commit, pair)
     metadata["base_model"] = source.lineage()
     metadata["fine_tune"] = {"pairs": len(clean), "dropped_pairs": len(pairs) - len(clean), "replay": args.replay,
-                             "replayed_from": len(replayed), "base_data": str(base_data), "before": before}
+                             "replayed_from": len(replayed), "base_data": str(base_data),
+                             "own": args.eval_data or "the validation share of --data", "before": before}
     if not _save(out, result, metadata, f"fine-tune of {args.from_source}: {out.name}"):
         return 130
     tuned = checkpoint.load(out)

@@ -184,3 +184,10 @@ def training_pairs(metadata: dict, base_data) -> list[Pair]:
 
     training, _ = _training_and_validation(metadata, data.read_pairs(base_data), "--replay")
     return training
+
+
+def held_out(path, vocab: Vocabulary) -> tuple[list[str], list[list[str]]]:
+    """A file of the user's own held-out pairs, grouped by English sentence; ValueError if unreadable."""
+    from . import data
+
+    return data.group_references(data.read_pairs(path))

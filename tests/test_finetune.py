@@ -163,3 +163,19 @@ def test_a_fine_tune_of_a_hub_model_records_its_lineage_and_pushes_a_card_with_b
         assert "Fine-tuned from `alice/tiny-fast` at revision" in card.text
     finally:
         server.close()
+
+
+def test_the_cafe_example_is_outside_the_corpus_and_inside_the_defaults_vocabulary(shared_data):
+    from model import data
+    from model.checkpoint import bundled_path
+
+    from tests.conftest import REPO
+
+    corpus = {p.english for p in data.read_pairs(shared_data)}
+    vocab = checkpoint.load(bundled_path("default")).vocab
+    files = {name: data.read_pairs(REPO / "examples" / "cafe" / name) for name in ("pairs.tsv", "test.tsv")}
+    assert len(files["pairs.tsv"]) + len(files["test.tsv"]) >= 200
+    for pairs in files.values():
+        assert not {p.english for p in pairs} & corpus
+        assert finetune.check_vocabulary(pairs, vocab)[0] == []
+    assert not {p.english for p in files["pairs.tsv"]} & {p.english for p in files["test.tsv"]}
