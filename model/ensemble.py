@@ -136,4 +136,6 @@ def ensemble(translators: Sequence[Translator], sources: Sequence[str]) -> Trans
     weights = EnsembleWeights(vocab, [(t.weights, t.vocab) for t in translators])
     metadata = {"ensemble": {"members": list(sources), "combine": "mean of step probabilities"},
                 "members": [t.metadata for t in translators]}
+    if "languages" in translators[0].metadata:
+        metadata["languages"] = translators[0].metadata["languages"]  # members translate one pair
     return Translator(vocab, translators[0].config, weights, metadata)

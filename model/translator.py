@@ -26,7 +26,7 @@ import concurrent.futures
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -34,6 +34,9 @@ from . import backends, decoding, normalize
 from .config import ModelConfig
 from .inference import AttentionWeights, Seq2SeqWeights
 from .vocab import END, PAD, START, Vocabulary
+
+if TYPE_CHECKING:
+    from .languages import LanguagePair
 
 METHODS = ("greedy", "beam", "sample")
 
@@ -299,7 +302,14 @@ class Translator:
             warnings.append(CAPITALIZE_HINT)
         return _Prepared(cleaned, [self.vocab.input_token_index[c] for c in cleaned], warnings, suggest)
 
-    def french_ids(self, french: str, what: str = "French") -> list[int]:
+    @property
+    def languages(self) -> "LanguagePair":
+        """The pair this model translates (model/languages.py): English -> French where its metadata says none."""
+        from .languages import from_metadata
+
+        return from_metadata(self.metadata)
+
+    def french_ids(self, french: str, what: str | None = None) -> list[int]:
         """Check French text that is given to the decoder and turn it into target ids; raises InputError.
 
         Every character must be one the model writes (START and END are not: they frame a sentence),
@@ -309,15 +319,17 @@ class Translator:
         Args:
             french: a prefix to continue, or the translation to score ("" is allowed: nothing given,
                 or, scored, the empty translation).
-            what: how the error message names it ("prefix", "French").
+            what: how the error message names it ("prefix"; default: the target language's name).
         """
+        target = self.languages.target.name
+        what = what or target
         if not isinstance(french, str):
             raise InputError(f"the {what} must be a string, got {type(french).__name__}")
         index = self.vocab.target_token_index
         unknown = list(dict.fromkeys(c for c in french if c not in index or c in (START, END)))
         if unknown:
             listed = " ".join(repr(c) for c in unknown)
-            raise InputError(f"the {what} has characters outside the model's French vocabulary: {listed}. "
+            raise InputError(f"the {what} has characters outside the model's {target} vocabulary: {listed}. "
                              f"The model writes only these: {self.french_characters()}")
         limit = self.vocab.max_decoder_seq_length
         if len(french) > limit:

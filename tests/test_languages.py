@@ -50,3 +50,22 @@ def test_metadata_round_trip_and_checkpoints_without_the_field_are_english_to_fr
     assert pair.arrow == "English → Spanish"
     for metadata in (None, {}, {"languages": "fr"}, {"languages": {"source": {"name": "English"}}}):
         assert languages.from_metadata(metadata) == DEFAULT_PAIR
+
+
+def test_a_translators_messages_name_its_target_language(random_fast_checkpoint, tmp_path):
+    import shutil
+
+    from model import InputError, checkpoint
+
+    spanish = tmp_path / "spanish"
+    shutil.copytree(random_fast_checkpoint, spanish)
+    metadata = checkpoint.read_metadata(spanish)
+    metadata["languages"] = LanguagePair(ENGLISH, Language("Spanish", "es")).to_dict()
+    checkpoint.write_json(spanish / checkpoint.METADATA_FILE, metadata)
+    translator = checkpoint.load(spanish)
+    assert translator.languages.target.name == "Spanish"
+    with pytest.raises(InputError, match="the Spanish has characters outside the model's Spanish vocabulary: '¿'"):
+        translator.score("Go.", "¿Va?")
+    with pytest.raises(InputError, match="the prefix has characters outside the model's Spanish vocabulary"):
+        translator.translate("Go.", prefix="¿")
+    assert checkpoint.load(random_fast_checkpoint).languages == DEFAULT_PAIR
