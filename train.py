@@ -313,8 +313,8 @@ def train(args, argv) -> int:
 NETWORK_OPTIONS = ("latent_dim", "embedding_dim", "encoder_layers", "dropout", "recipe", "tiny")
 
 
-def fine_tune(args, argv) -> int:
-    """A fine-tune (--from): the source's network, weights and vocabulary, trained further on --data."""
+def _fine_tune_checks(args) -> None:
+    """What a fine-tune's options must satisfy before any work (UsageError naming the option)."""
     given = [f"--{name.replace('_', '-')}" for name in NETWORK_OPTIONS if getattr(args, name) not in (None, False)]
     if given:
         raise UsageError(f"--from keeps the source's network: {', '.join(given)} cannot change it; leave "
@@ -328,6 +328,11 @@ def fine_tune(args, argv) -> int:
         raise UsageError(f"--replay is the share of each batch replayed from the source's pairs, from 0 to below 1, "
                          f"got {args.replay}")
     _checked_inputs(args)
+
+
+def fine_tune(args, argv) -> int:
+    """A fine-tune (--from): the source's network, weights and vocabulary, trained further on --data."""
+    _fine_tune_checks(args)
     from model import checkpoint, finetune, languages, provenance, splits, training
     from model.config import fine_tune_preset
 
@@ -351,8 +356,8 @@ def fine_tune(args, argv) -> int:
     general = splits.load_split(source.metadata, "heldout", str(base_data))[:2]
     replayed = finetune.training_pairs(source.metadata, base_data) if args.replay else []
     own = finetune.held_out(Path(args.eval_data), source.vocab) if args.eval_data else finetune.validation_split(clean, config)
-    before = {"general": finetune.scores(checkpoint.load(source.directory), *general),
-              "own": finetune.scores(checkpoint.load(source.directory), *own)}
+    untuned = checkpoint.load(source.directory)
+    before = {"general": finetune.scores(untuned, *general), "own": finetune.scores(untuned, *own)}
     out = Path(args.out or f"runs/fine-tune-{datetime.datetime.now():%Y%m%d-%H%M%S}")
     try:
         prepare_output(out, config, args.resume, args.overwrite)

@@ -179,3 +179,11 @@ def test_the_cafe_example_is_outside_the_corpus_and_inside_the_defaults_vocabula
         assert not {p.english for p in pairs} & corpus
         assert finetune.check_vocabulary(pairs, vocab)[0] == []
     assert not {p.english for p in files["pairs.tsv"]} & {p.english for p in files["test.tsv"]}
+
+
+@pytest.mark.slow
+def test_the_recipes_network_and_legacy_models_cannot_be_fine_tuned_and_say_why(random_checkpoint):
+    with pytest.raises(ValueError, match="the keras.io recipe's network .* fine-tuning continues masked networks"):
+        finetune.open_source(str(random_checkpoint))
+    with pytest.raises(ValueError, match="is not a bundled name and no such path exists"):
+        finetune.open_source("no-such-model")

@@ -64,6 +64,10 @@ def run_train(*args, driver=False, deterministic=False, timeout=300):
         (["--epochs", "many"], "invalid int value"),
         (["--recipe", "nope"], "invalid choice"),
         (["--target-language", "Elvish"], "unknown language 'Elvish': give a language name (Spanish), an ISO 639-1"),
+        (["--from", "default", "--latent-dim", "512"], "--from keeps the source's network: --latent-dim cannot change it"),
+        (["--from", "default", "--recipe", "large"], "--from keeps the source's network: --recipe"),
+        (["--from", "default", "--replay", "1.5"], "--replay is the share of each batch replayed"),
+        (["--from", "default", "--eval-data", "MISSING"], "--eval-data"),
     ],
 )
 def test_impossible_settings_exit_2_before_tensorflow(args, message, tmp_path, shared_data):
