@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from model import backends, paragraph  # noqa: E402
 from model.batching import BatchingEngine  # noqa: E402
+from model.translator import DecodeOptions  # noqa: E402
 from model.sources import load_source  # noqa: E402
 from model.visitor import load_visitor_set  # noqa: E402
 
@@ -81,8 +82,8 @@ def main(argv=None) -> int:
     sentences, _ = load_visitor_set()
     # Sentences that segment as one each (a visitor sentence may itself hold two).
     single = [s for s in sentences if len(paragraph.plan(s).texts) == 1]
-    settings = {"greedy": paragraph.DecodeOptions(top_k=1),
-                "app_default": paragraph.DecodeOptions(**{**APP_DEFAULT_OPTIONS.__dict__, "top_k": 1})}
+    settings = {"greedy": DecodeOptions(top_k=1),
+                "app_default": DecodeOptions(**{**APP_DEFAULT_OPTIONS.__dict__, "top_k": 1})}
     results = {}
     engine = BatchingEngine()
     for name, options in settings.items():

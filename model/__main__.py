@@ -129,7 +129,7 @@ def _add_split(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-split", dest="split", action="store_false",
                         help="read each line as one sequence, as the keras.io recipe does (default: cut each line into "
                              "sentences, translate them in one batch and join their French with the line's spacing; "
-                             f"at most {paragraph.MAX_SENTENCES} sentences a line)")
+                             f"at most {validation.MAX_SENTENCES} sentences a line)")
 
 
 def _options(args) -> DecodeOptions:

