@@ -5,7 +5,7 @@
 For each model and split (heldout, the visitor set, and the recipe's own 10,000 training lines) it
 runs the evaluate command (greedy and beam 4) in a subprocess, reads its JSON, adds training time and
 epoch time from the checkpoint metadata, and prints a Markdown table (overall and by English length
-tier) followed by all figures as JSON. With --write, each bundled checkpoint's held-out and visitor
+tier: every tier that holds held-out sentences) followed by all figures as JSON. With --write, each bundled checkpoint's held-out and visitor
 figures are stored in its metadata.json by `python -m model evaluate --write`, the same runs that
 the table shows.
 """
@@ -55,17 +55,21 @@ def main() -> None:
             "recipe_train": evaluate(model, "recipe", args.data, 0),
         }
     beam = f"beam{args.beam_size}"
-    print("| model | decoding | chrF | chrF 16-30 | exact % 16-30 | chrF 31-50 | exact % 31-50 | BLEU | "
-          "visitor chrF | visitor exact % | ms/sentence | exact % on recipe's 10k | training | epochs | s/epoch |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    from model.evaluation import TIERS
+
+    # Every length tier that holds held-out sentences (the first is empty: see model/evaluation.py).
+    tiers = [t for t in TIERS if any(r["heldout"]["greedy"]["tiers"].get(t, {}).get("sentences") for r in report.values())]
+    tier_heads = "".join(f" chrF {t} | exact % {t} |" for t in tiers)
+    print(f"| model | decoding | chrF |{tier_heads} BLEU | visitor chrF | visitor exact % | ms/sentence | "
+          "exact % on recipe's 10k | training | epochs | s/epoch |")
+    print("|---|---|---|" + "---|---|" * len(tiers) + "---|---|---|---|---|---|---|---|")
     for model, r in report.items():
         for decoding in ("greedy", beam):
             h, v = r["heldout"][decoding], r["visitor"][decoding]
-            mid, long = h["tiers"]["16-30"], h["tiers"]["31-50"]
+            tier_cells = "".join(f" {h['tiers'][t].get('chrf')} | {h['tiers'][t].get('exact_match')} |" for t in tiers)
             train_exact = r["recipe_train"]["greedy"]["exact_match"] if decoding == "greedy" else ""
-            print(f"| {model} ({r['recipe']}) | {decoding} | {h['chrf']} | {mid.get('chrf')} | {mid.get('exact_match')} | "
-                  f"{long.get('chrf')} | {long.get('exact_match')} | {h['bleu']} | {v['chrf']} | {v['exact_match']} | "
-                  f"{h['seconds_per_sentence'] * 1000:.2f} | "
+            print(f"| {model} ({r['recipe']}) | {decoding} | {h['chrf']} |{tier_cells} {h['bleu']} | {v['chrf']} | "
+                  f"{v['exact_match']} | {h['seconds_per_sentence'] * 1000:.2f} | "
                   f"{train_exact} | {r['training_time_min']} min | {r['epochs_run']} | {r['steady_epoch_s']} |")
     print(json.dumps(report, indent=2))
 

@@ -55,3 +55,43 @@ def test_default_is_no_worse_than_attention_in_any_tier_and_better_on_everyday_s
                     assert ours["tiers"][tier]["chrf"] >= figures["chrf"]
     visitor = default["evaluation_visitor"]["greedy"]["chrf"] - attention["evaluation_visitor"]["greedy"]["chrf"]
     assert visitor >= 5
+
+
+def _readme_model_table() -> tuple[list[str], list[list[str]]]:
+    """The README's model comparison table (benchmarks/compare_models.py's output): header and rows."""
+    from tests.conftest import REPO
+
+    lines = (REPO / "README.md").read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| model | decoding | chrF |"))
+    cells = lambda line: [c.strip() for c in line.strip().strip("|").split("|")]  # noqa: E731
+    rows = [cells(line) for line in lines[start + 2:] if line.startswith("|")]
+    rows = rows[:next((i for i, r in enumerate(rows) if len(r) != len(cells(lines[start]))), len(rows))]
+    return cells(lines[start]), rows
+
+
+def test_the_readme_model_table_shows_the_metadatas_figures_tier_by_tier():
+    """Every chrF, BLEU and exact-match figure of the README's model table, overall, per length tier and on
+    the visitor set, is the one `evaluate --write` stored in that checkpoint's metadata: none is typed in."""
+    header, rows = _readme_model_table()
+    assert rows, "the README has no model table"
+    checked = 0
+    for row in rows:
+        name = row[0].split(" (")[0]
+        metadata = checkpoint.read_metadata(checkpoint.bundled_path(name))
+        decoding = row[1]
+        for column, value in zip(header[2:], row[2:]):
+            if column == "chrF":
+                expected = metadata["evaluation"][decoding]["chrf"]
+            elif column == "BLEU":
+                expected = metadata["evaluation"][decoding]["bleu"]
+            elif column.startswith(("chrF ", "exact % ")) and "recipe" not in column:
+                key, tier = ("chrf", column[len("chrF "):]) if column.startswith("chrF") else \
+                    ("exact_match", column[len("exact % "):])
+                expected = metadata["evaluation"][decoding]["tiers"][tier][key]
+            elif column in ("visitor chrF", "visitor exact %"):
+                expected = metadata["evaluation_visitor"][decoding]["chrf" if "chrF" in column else "exact_match"]
+            else:
+                continue
+            assert float(value) == pytest.approx(float(expected), abs=0.005), (name, decoding, column)
+            checked += 1
+    assert checked >= 8 * len(rows)
