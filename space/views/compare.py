@@ -51,9 +51,10 @@ def _table(rows: list, caption: str) -> str:
             "<tbody>" + "".join(_row_html(row, best) for row in rows) + "</tbody></table>")
 
 
-def _references(references) -> str:
+def _references(references, whole: bool = False) -> str:
     if not references:
-        return f"<p><em>{NO_REFERENCE}</em></p>"
+        text = NO_REFERENCE.replace("this sentence", "the whole input") if whole else NO_REFERENCE
+        return f"<p><em>{text}</em></p>"
     return "<p><strong>Reference French:</strong> " + " · ".join(html.escape(r) for r in references) + "</p>"
 
 
@@ -67,7 +68,7 @@ def compare_html(result: dict) -> str:
     """
     sentences = result.get("sentences") or []
     english = html.escape(result.get("english", "")).replace("\n", "<br>")
-    head = f"<p><strong>English:</strong> {english}</p>" + _references(result.get("references"))
+    head = f"<p><strong>English:</strong> {english}</p>" + _references(result.get("references"), len(sentences) > 1)
     if len(sentences) <= 1:
         return (f'<div class="compare" aria-live="polite">{head}'
                 f'{_table(result.get("rows") or [], "Every model and method on one sentence")}</div>')

@@ -55,3 +55,16 @@ def test_everything_from_a_model_or_a_person_is_escaped():
     markup = compare_html({"english": "<img>", "references": ["<u>r</u>"], "rows": [hostile]})
     assert "<script>" not in markup and "<b>" not in markup and "<i>" not in markup and "<img>" not in markup
     assert "&lt;script&gt;x&lt;/script&gt;" in markup
+
+
+def test_several_sentences_get_a_table_for_the_whole_input_and_one_each():
+    row = {"model": "M", "method": "greedy", "french": "Va !", "log_prob": -1.0, "mean_confidence": 0.9, "chrf": None,
+           "error": ""}
+    result = {"english": "Go.\nRun!", "references": [], "rows": [row],
+              "sentences": [{"english": "Go.", "references": ["Va !"], "rows": [{**row, "chrf": 100.0}]},
+                            {"english": "Run!", "references": [], "rows": [row]}]}
+    markup = compare_html(result)
+    assert markup.count('<table class="compare-table">') == 3 and "Go.<br>Run!" in markup
+    assert "The whole input (2 sentences)" in markup and "Sentence 1: Go." in markup and "Sentence 2: Run!" in markup
+    assert "No reference for the whole input" in markup and markup.count(NO_REFERENCE) == 1  # sentence 2's
+    assert "100.0 ★ best" in markup
