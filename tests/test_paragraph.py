@@ -120,3 +120,13 @@ def test_bad_inputs_get_clear_errors(text, message):
     with pytest.raises(InputError, match=message.replace("?", r"\?").replace("(", r"\(").replace(")", r"\)")
                        .replace(".", r"\.")):
         paragraph.plan(text)
+
+
+def test_a_sentence_longer_than_the_model_was_trained_on_translates_with_its_own_warning(translator):
+    long = "I won, Tom, go away."  # 20 characters: the random models were trained on at most 12
+    result = paragraph.translate_batch(translator, [f"Go. {long} Who?"])[0]
+    assert [bool(s.warnings) for s in result.sentences] == [False, True, False]
+    assert result.sentences[1].translation == translator.translate(long).translation
+    (warning,) = result.warnings
+    assert warning.startswith("sentence 2 (“I won, Tom, go away.”): input is 20 characters long but the model was "
+                              "trained on at most 12")
