@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from model import backends
+from model import backends, languages
 from model.registry import ModelRegistry
 from model.translator import Translator
 
@@ -64,7 +64,8 @@ def intro(metadata: dict | None) -> str:
     everyday = _chrf(metadata, "evaluation_visitor")
     if score and everyday is not None:
         score += f" On {VISITOR_SET}, it scores **{everyday:.1f}**."
-    return ("A **small teaching model** that writes French one character at a time." + score + " "
+    target = languages.from_metadata(metadata).target.name
+    return (f"A **small teaching model** that writes {target} one character at a time." + score + " "
             + PRODUCTION_POINTER)
 
 
@@ -102,10 +103,11 @@ def describe_model(source: str, translator: Translator | None) -> str:
     if translator is None:
         return f"**Model `{source}`** is not loaded."
     meta = translator.metadata or {}
+    pair = translator.languages
     train = meta.get("train_config") or {}
     data = meta.get("data") or {}
     vocab = translator.vocab
-    lines = [f"**Model `{source}`** — recipe `{meta.get('recipe', '?')}`"]
+    lines = [f"**Model `{source}`** — recipe `{meta.get('recipe', '?')}`, {pair.arrow}"]
     source_file = data.get("source")
     if source_file:
         pairs = data.get("num_training_pairs", train.get("num_samples", "?"))
@@ -119,7 +121,8 @@ def describe_model(source: str, translator: Translator | None) -> str:
     if training:
         lines.append(training)
     lines.append(
-        f"- Vocabulary: {vocab.num_encoder_tokens} English / {vocab.num_decoder_tokens} French characters; "
+        f"- Vocabulary: {vocab.num_encoder_tokens} {pair.source.name} / {vocab.num_decoder_tokens} {pair.target.name} "
+        f"characters; "
         f"trained on inputs up to {vocab.max_encoder_seq_length} characters"
     )
     lines += _heldout_lines(meta.get("evaluation") or {})

@@ -137,3 +137,19 @@ def test_the_card_shows_paragraphs_cut_into_sentences_beside_read_whole():
                         "41.3 read whole; beam 4 65.5 cut into sentences, 42.0 read whole")
     assert lines[1].startswith("- Paragraphs scored at commit `abcdef1`")
     assert _paragraph_lines({}) == [] and _paragraph_lines({"greedy": {"segmented": {"chrf": "x"}}}) == []
+
+
+def test_the_intro_and_the_card_name_the_models_language_pair(translator):
+    from model.languages import ENGLISH, Language, LanguagePair
+
+    spanish = LanguagePair(ENGLISH, Language("Spanish", "es")).to_dict()
+    assert "writes Spanish one character at a time" in model_views.intro({"languages": spanish})
+    assert "writes French one character at a time" in model_views.intro(None)  # no field: English -> French
+    card = model_views.describe_model("tiny", translator)
+    assert "English → French" in card and "English / " in card and " French characters" in card
+    from model.translator import Translator
+
+    as_spanish = Translator(translator.vocab, translator.config, translator.weights,
+                            {**translator.metadata, "languages": spanish}, backend="numpy")
+    card = model_views.describe_model("tiny", as_spanish)
+    assert "English → Spanish" in card and " Spanish characters" in card and "French" not in card
