@@ -23,6 +23,7 @@ from model.translator import DecodeOptions, Translator
 
 from .batch_results import BatchResults
 from .gradio_fixes import error
+from .views.results import references_text
 
 log = logging.getLogger("space")
 
@@ -82,7 +83,7 @@ class Service:
     def random_heldout(self):
         """A random held-out sentence and its references, for the English box and the reference box."""
         entry = self.sample.draw(self._draws)
-        return entry["english"], "\n".join(entry["references"])
+        return entry["english"], references_text(entry["references"])
 
     @contextlib.contextmanager
     def _failures(self, title: str):
