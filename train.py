@@ -256,7 +256,11 @@ def _evaluate(args, out: Path, metadata: dict, split_metadata: dict, data_path) 
     from model import checkpoint, evaluation, splits
 
     translator = checkpoint.load(out)
-    sources, references, info = splits.load_split(split_metadata, "heldout", str(data_path))
+    try:
+        sources, references, info = splits.load_split(split_metadata, "heldout", str(data_path))
+    except splits.EmptySplitError as err:  # a small file of one's own pairs: nothing held out to score
+        print(f"no held-out evaluation: {err}", file=sys.stderr, flush=True)
+        return
     metadata["evaluation"], _ = evaluation.report(
         translator, sources, references, {"split": "heldout", **info},
         evaluation.decoding_runs(args.eval_beam_size), metadata["command"])
@@ -285,7 +289,7 @@ def train(args, argv) -> int:
     except ValueError as err:
         raise UsageError(str(err)) from None
     pair = _checked_inputs(args)
-    from model import checkpoint, provenance, training
+    from model import checkpoint, provenance, samples, splits, training
 
     out = Path(args.out or f"runs/{config.recipe}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
     data_path, pairs, sha256 = _read_pairs(args)
@@ -302,6 +306,8 @@ def train(args, argv) -> int:
         print("training finished on this worker; the chief writes the checkpoint", flush=True)
         return 0
     metadata = run_metadata(args, argv, config, data_path, sha256, result, commit, pair)
+    # A few held-out sentences for an app serving this checkpoint: its examples and random button.
+    metadata[samples.METADATA_KEY] = samples.for_metadata(pairs, splits.evaluation_spec(metadata), result.vocab)
     if not _save(out, result, metadata, f"{config.recipe}: {out.name}"):
         return 130
     if not args.no_eval:
@@ -333,7 +339,7 @@ def _fine_tune_checks(args) -> None:
 def fine_tune(args, argv) -> int:
     """A fine-tune (--from): the source's network, weights and vocabulary, trained further on --data."""
     _fine_tune_checks(args)
-    from model import checkpoint, finetune, languages, provenance, splits, training
+    from model import checkpoint, finetune, languages, provenance, samples, splits, training
     from model.config import fine_tune_preset
 
     try:
@@ -372,6 +378,8 @@ def fine_tune(args, argv) -> int:
                                 backup_dir=str(out / ".backup"))
     metadata = run_metadata(args, argv, config, data_path, sha256, result, commit, pair)
     metadata["base_model"] = source.lineage()
+    if samples.METADATA_KEY in source.metadata:  # the source's, less any sentence this run trained on
+        metadata[samples.METADATA_KEY] = samples.without(source.metadata[samples.METADATA_KEY], {p.english for p in clean})
     metadata["fine_tune"] = {"pairs": len(clean), "dropped_pairs": len(pairs) - len(clean), "replay": args.replay,
                              "replayed_from": len(replayed), "base_data": str(base_data),
                              "own": args.eval_data or "the validation share of --data", "before": before}

@@ -12,7 +12,8 @@ JSON line {"input", "translation", "score", "steps", "nbest", "warnings", "sugge
 be read: not UTF-8, or over the length limit); in plain mode such a line prints its error, with
 its line number, on stderr and an empty line on stdout. A bad line never stops the run: the exit
 status reports it at the end (see the list after the options). With --prefix TEXT every translation
-starts with the French TEXT: the decoder is fed it, then continues as chosen.
+starts with TEXT (in the model's target language: French for the bundled models): the decoder is
+fed it, then continues as chosen. Messages name the languages the loaded checkpoint records.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter is noise here
 
 from . import backends, paragraph, validation  # noqa: E402
+from .languages import DEFAULT_PAIR, LanguagePair  # noqa: E402
 from .sources import FORMS, SourceError, load_source  # noqa: E402
 from .translator import DecodeOptions, InputError  # noqa: E402
 
@@ -371,14 +373,15 @@ def _request(item: str | InputError) -> tuple[str | None, str | InputError]:
     return (None, item) if isinstance(item, InputError) else (item, item)
 
 
-def _pair(item: str | InputError) -> tuple[str | None, tuple[str, str] | InputError]:
+def _pair(item: str | InputError, languages: LanguagePair = DEFAULT_PAIR) -> tuple[str | None, tuple[str, str] | InputError]:
     """A score line split at its first tab: the English shown in records (the whole line when it has no
     tab, None when it could not be read) and the (English, French) request, or the InputError."""
     if isinstance(item, InputError):
         return None, item
     english, tab, french = item.partition("\t")
     if not tab:
-        return item, InputError("no tab in the line: write english<TAB>french, e.g. 'Go.<TAB>Va !'")
+        example = ", e.g. 'Go.<TAB>Va !'" if languages == DEFAULT_PAIR else ""
+        return item, InputError(f"no tab in the line: write {languages.source.name}<TAB>{languages.target.name}{example}")
     return english, (english, french)
 
 
@@ -401,7 +404,8 @@ def cmd_score(args) -> int:
             translator = _load(args.model, args.vocab_data)
             if translator is None:
                 return EXIT_CANNOT_RUN
-            batches = ([(f"line {n}", *_pair(item)) for n, item in lines] for lines in _read_stdin(fd))
+            batches = ([(f"line {n}", *_pair(item, translator.languages)) for n, item in lines]
+                       for lines in _read_stdin(fd))
             return _answer_all(batches, lambda pairs: paragraph.score_batch(translator, pairs, options, args.split),
                                True, tally)
         finally:
@@ -498,7 +502,9 @@ def cmd_push(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from . import splits as splits_module  # plain Python: no TensorFlow behind it
 
-    parser = argparse.ArgumentParser(prog="python -m model", description="Character-level English -> French seq2seq translation.")
+    parser = argparse.ArgumentParser(prog="python -m model", description="Character-level sequence-to-sequence translation: English -> French with the "
+                                     "bundled models, or the pair a checkpoint records (train.py --source-language/"
+                                     "--target-language, or an Anki file's name).")
     sub = parser.add_subparsers(dest="command", required=True)
 
     translate = sub.add_parser("translate", help="translate sentences", description=__doc__, epilog=TRANSLATE_EPILOG,
@@ -507,7 +513,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model(translate)
     _add_decoding(translate)
     translate.add_argument("--prefix", default="", metavar="TEXT",
-                           help="French every translation must start with: the decoder is fed TEXT, then continues "
+                           help="text every translation must start with (in the target language): the decoder is fed TEXT, then continues "
                                 "greedily, with --beam-size (every n-best hypothesis starts with it) or with "
                                 "--temperature; its steps are marked \"given\" with --jsonl. TEXT is taken exactly "
                                 "as written (a trailing space counts), and must use characters the model writes")

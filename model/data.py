@@ -105,6 +105,15 @@ def read_text(path: str | Path) -> tuple[str, str]:
     return _decode(raw, str(path)), digest
 
 
+def _side_names(source: str) -> tuple[str, str]:
+    """The two columns' languages for messages: from an Anki file's name (spa-eng.txt: English, Spanish),
+    else English and French, the recipe's pair."""
+    from .languages import DEFAULT_PAIR, from_data_name
+
+    pair = from_data_name(source) or DEFAULT_PAIR
+    return pair.source.name, pair.target.name
+
+
 def parse_pairs(text: str, source: str = "<text>", limit: int | None = None) -> list[Pair]:
     """Parse Anki-format lines. Blank lines are skipped; a malformed line raises DataFormatError.
 
@@ -114,6 +123,7 @@ def parse_pairs(text: str, source: str = "<text>", limit: int | None = None) -> 
         limit: stop after this many pairs (the recipe's `num_samples`); None reads everything.
     """
     pairs: list[Pair] = []
+    sides = _side_names(source)
     # Not str.splitlines(): that also breaks at U+2028, NEL, form feeds etc., which may occur
     # inside a sentence; a line ends at "\n" (the recipe splits on it), "\r\n" or a lone "\r".
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -123,12 +133,12 @@ def parse_pairs(text: str, source: str = "<text>", limit: int | None = None) -> 
         fields = line.split("\t")
         if len(fields) not in (2, 3):
             raise DataFormatError(
-                f"{source}:{number}: expected 'English<TAB>French' with an optional third attribution "
+                f"{source}:{number}: expected '{sides[0]}<TAB>{sides[1]}' with an optional third attribution "
                 f"column, found {len(fields)} tab-separated field(s): {line[:80]!r}"
             )
         english, french = fields[0], fields[1]
         if not english.strip() or not french.strip():
-            side = "English" if not english.strip() else "French"
+            side = sides[0] if not english.strip() else sides[1]
             raise DataFormatError(f"{source}:{number}: the {side} side is empty: {line[:80]!r}")
         if START in english + french or END in english + french:
             raise DataFormatError(f"{source}:{number}: contains a reserved control character")

@@ -67,7 +67,7 @@ _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _REVISION = re.compile(r"^[\w.-]+(/[\w.-]+)*$")
 _COMMIT_SHA = re.compile(r"^[0-9a-f]{40}$")
 DATA_ATTRIBUTION = (
-    "The training data are English-French sentence pairs from the [Tatoeba Project](https://tatoeba.org), "
+    "The training data are {source}-{target} sentence pairs from the [Tatoeba Project](https://tatoeba.org), "
     "distributed by [manythings.org/anki](https://www.manythings.org/anki/) under "
     "[CC-BY 2.0](https://creativecommons.org/licenses/by/2.0/). The recipe is the keras.io example "
     "[Character-level recurrent sequence-to-sequence model](https://keras.io/examples/nlp/lstm_seq2seq/) by fchollet."
@@ -563,48 +563,56 @@ def _hyperparameter_rows(metadata: dict[str, Any]) -> list[tuple[str, Any]]:
 ARCHITECTURES = {
     "attention": (
         "A character-level sequence-to-sequence model with attention: a bidirectional LSTM encoder reads the "
-        "English sentence one character at a time and keeps its output at every character; a decoder LSTM, "
-        "seeded from the encoder's final state, writes the French translation character by character, and at "
+        "{source} sentence one character at a time and keeps its output at every character; a decoder LSTM, "
+        "seeded from the encoder's final state, writes the {target} translation character by character, and at "
         "each step attends over the encoder outputs (Luong-style, padding masked) and combines the context with "
-        "its own output before the softmax. Each step's attention weights show which English characters it read."
+        "its own output before the softmax. Each step's attention weights show which {source} characters it read."
     ),
     "large": (
         "A character-level sequence-to-sequence model with attention, the larger of this project's recipes: two "
-        "stacked bidirectional LSTM layers read the English sentence one character at a time (the second reads "
-        "the first's outputs), a 384-unit decoder LSTM seeded from the top layer's final state writes the French "
+        "stacked bidirectional LSTM layers read the {source} sentence one character at a time (the second reads "
+        "the first's outputs), a {units}-unit decoder LSTM seeded from the top layer's final state writes the {target} "
         "character by character, attending at each step over the top layer's outputs (Luong-style, padding "
         "masked). Trained with label smoothing, a learning rate halved on validation plateaus, and early stopping "
-        "that keeps the best epoch. Each step's attention weights show which English characters it read."
+        "that keeps the best epoch. Each step's attention weights show which {source} characters it read."
     ),
     "fast": (
         "A character-level sequence-to-sequence model: the keras.io `lstm_seq2seq` network with character "
         "embeddings and masking in place of one-hot padding, trained on more pairs with early stopping. An "
-        "encoder LSTM hands its final state to a decoder LSTM, which writes the French character by character."
+        "encoder LSTM hands its final state to a decoder LSTM, which writes the {target} character by character."
     ),
 }
 DEFAULT_ARCHITECTURE = (
     "A character-level sequence-to-sequence model in the style of the keras.io `lstm_seq2seq` recipe: an "
-    "encoder LSTM reads the English sentence one character at a time and hands its final state to a decoder "
-    "LSTM, which writes the French translation character by character through a softmax layer."
+    "encoder LSTM reads the {source} sentence one character at a time and hands its final state to a decoder "
+    "LSTM, which writes the {target} translation character by character through a softmax layer."
 )
 
 
+ARCHITECTURES["long"] = ARCHITECTURES["large"]  # the same network, wider, trained on sentences up to 100 characters
+
+
 def _architecture(metadata: dict[str, Any]) -> str:
-    return ARCHITECTURES.get(str(metadata.get("recipe")), DEFAULT_ARCHITECTURE)
+    pair = languages.from_metadata(metadata)
+    text = ARCHITECTURES.get(str(metadata.get("recipe")), DEFAULT_ARCHITECTURE)
+    units = (metadata.get("model_config") or {}).get("latent_dim", "")
+    return text.format(source=pair.source.name, target=pair.target.name, units=units)
 
 
 SPLIT_TEXT = {
-    "evaluation": ("held-out", "Held-out English sentences that no checkpoint of this project trains on, with all "
-                   "their French translations as references (sacrebleu). Tiers are English lengths in characters."),
-    "evaluation_visitor": ("visitor", "The visitor set: everyday English sentences written for this project, outside "
-                           "the Tatoeba corpus, each with one or two careful French references (sacrebleu)."),
+    "evaluation": ("held-out", "Held-out {source} sentences that no checkpoint of this project trains on, with all "
+                   "their {target} translations as references (sacrebleu). Tiers are {source} lengths in characters."),
+    "evaluation_visitor": ("visitor", "The visitor set: everyday {source} sentences written for this project, outside "
+                           "the Tatoeba corpus, each with one or two careful {target} references (sacrebleu)."),
 }
 
 
 def _evaluation_section(metadata: dict[str, Any], key: str = "evaluation") -> str:
     """Every recorded decoding run (greedy, beam) of one split, overall and by English length tier."""
     evaluation = metadata.get(key) or {}
+    pair = languages.from_metadata(metadata)
     label, intro = SPLIT_TEXT[key]
+    intro = intro.format(source=pair.source.name, target=pair.target.name)
     runs = {name: figures for name, figures in evaluation.items() if isinstance(figures, dict) and "chrf" in figures}
     if not runs:
         return f"No {label} evaluation was recorded for this checkpoint."
@@ -726,7 +734,7 @@ python -m model translate --model hf://{repo_id} "Go."
 
 {curves}## Data and attribution
 
-{DATA_ATTRIBUTION}
+{DATA_ATTRIBUTION.format(source=pair.source.name, target=pair.target.name)}
 
 ## Limitations
 

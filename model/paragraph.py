@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 from . import segment
+from .languages import DEFAULT_PAIR, ENGLISH, LanguagePair
 from .translator import DecodeOptions, InputError, Translation, Translator
 from .validation import MAX_SENTENCES, check_text
 
@@ -126,22 +127,23 @@ class Plan:
         return ParagraphTranslation(self.segmented, list(results))  # type: ignore[arg-type]
 
 
-def _segmented(text: Any, split: bool) -> segment.Segmented:
+def _segmented(text: Any, split: bool, pair: LanguagePair) -> segment.Segmented:
     """The input's sentences, checked: the paragraph limits, something to translate, the sentence cap."""
     text = check_text(text)
+    example = ", e.g. 'Go.'" if pair.source == ENGLISH else ""
     if not text.strip():
-        raise InputError("the input is empty: type an English sentence, e.g. 'Go.'")
+        raise InputError(f"the input is empty: type an {pair.source.name} sentence{example}")
     if split and not segment.has_words(text):
-        raise InputError(f"the input {quoted(text.strip())} is only punctuation and spaces: type an English "
-                         f"sentence, e.g. 'Go.'")
-    segmented = segment.split(text) if split else segment.Segmented((text.strip(),), ())
+        raise InputError(f"the input {quoted(text.strip())} is only punctuation and spaces: type an "
+                         f"{pair.source.name} sentence{example}")
+    segmented = segment.split(text, pair.source.code) if split else segment.Segmented((text.strip(),), ())
     if len(segmented.sentences) > MAX_SENTENCES:
         raise InputError(f"the input has {len(segmented.sentences)} sentences; the limit is {MAX_SENTENCES} per "
                          f"request. Split it into several requests.")
     return segmented
 
 
-def plan(text: Any, prefix: str = "", split: bool = True) -> Plan:
+def plan(text: Any, prefix: str = "", split: bool = True, pair: LanguagePair = DEFAULT_PAIR) -> Plan:
     """Check an input and cut it into sentence requests; raises InputError naming what is wrong.
 
     Args:
@@ -149,30 +151,38 @@ def plan(text: Any, prefix: str = "", split: bool = True) -> Plan:
         prefix: French the translation must start with: the first sentence's French, or, if it holds
             several sentences, the first sentences' in order (model.segment.split_prefix).
         split: cut the input into sentences; False reads it as one sequence.
+        pair: the model's languages (Translator.languages): the messages name them, and each side is cut
+            with its language's rules.
     """
-    segmented = _segmented(text, split)
+    segmented = _segmented(text, split, pair)
     count = len(segmented.sentences)
-    pieces = segment.split_prefix(prefix) if split else ([prefix] if prefix else [])
+    pieces = segment.split_prefix(prefix, pair.target.code) if split else ([prefix] if prefix else [])
     if len(pieces) > count:
-        raise InputError(f"the prefix has {len(pieces)} sentences but the English has {count}: give at most one "
-                         f"French start per English sentence")
+        raise InputError(f"the prefix has {len(pieces)} sentences but the {pair.source.name} has {count}: give at "
+                         f"most one {pair.target.name} start per {pair.source.name} sentence")
     return Plan(segmented, pieces + [""] * (count - len(pieces)))
 
 
-def plan_score(english: Any, french: str, split: bool = True) -> Plan:
+def plan_score(english: Any, french: str, split: bool = True, pair: LanguagePair = DEFAULT_PAIR) -> Plan:
     """Pair the sentences of the English with those of the French, to score; raises InputError when
-    their counts differ, naming both. An English of one sentence is paired with the whole French."""
-    segmented = _segmented(english, split)
+    their counts differ, naming both. An English of one sentence is paired with the whole French.
+    `pair` as for plan."""
+    segmented = _segmented(english, split, pair)
     # One English sentence takes the French whole, exactly as given ("" included), as it always has.
-    pieces = list(segment.split(french, "fr").sentences) if len(segmented.sentences) > 1 else [french]
+    pieces = list(segment.split(french, pair.target.code).sentences) if len(segmented.sentences) > 1 else [french]
+    source, target = pair.source.name, pair.target.name
     if len(pieces) != len(segmented.sentences):
-        raise InputError(f"the English has {_count(len(segmented.sentences))} and the French "
-                         f"{_count(len(pieces))}: give one French sentence per English sentence to score them")
+        raise InputError(f"the {source} has {_count(len(segmented.sentences))} and the {target} "
+                         f"{_count(len(pieces))}: give one {target} sentence per {source} sentence to score them")
     return Plan(segmented, french=pieces)
 
 
 def _count(n: int) -> str:
     return f"{n} sentence" + ("" if n == 1 else "s")
+
+
+def _languages(translator) -> LanguagePair:
+    return getattr(translator, "languages", DEFAULT_PAIR)  # a test's stand-in translator may have none
 
 
 def translate_batch(translator: Translator, texts: Sequence[str], options: DecodeOptions | None = None,
@@ -185,7 +195,7 @@ def translate_batch(translator: Translator, texts: Sequence[str], options: Decod
     plans: list[Plan | InputError] = []
     for i, text in enumerate(texts):
         try:
-            plans.append(plan(text, prefixes[i] if prefixes else "", split))
+            plans.append(plan(text, prefixes[i] if prefixes else "", split, _languages(translator)))
         except InputError as err:
             plans.append(err)
     sentences = [t for p in plans if isinstance(p, Plan) for t in p.texts]
@@ -205,7 +215,7 @@ def score_batch(translator: Translator, pairs: Sequence[tuple[str, str]], option
     plans: list[Plan | InputError] = []
     for english, french in pairs:
         try:
-            plans.append(plan_score(english, french, split))
+            plans.append(plan_score(english, french, split, _languages(translator)))
         except InputError as err:
             plans.append(err)
     sentence_pairs = [pair for p in plans if isinstance(p, Plan) for pair in zip(p.texts, p.french or [])]

@@ -12,6 +12,10 @@ loading, how long it has been trying, or why it failed and when it is tried agai
 retried with exponential backoff (`retry_first` doubling up to `retry_max`) for as long as the app
 runs. While the active source has failed, the bundled fallback is served; once a retry succeeds,
 the active source is served again.
+
+One language pair. The page is written in one pair's names (the active source's, model/languages.py),
+so a source that loads but translates another pair is refused, for good, with a message naming both
+pairs: its translations would sit under the wrong labels.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Sequence
 
 from .checkpoint import BUNDLED, bundled_path
+from .languages import DEFAULT_PAIR, LanguagePair
 from .sources import SourceError, load_source
 from .translator import Translator
 from .validation import shown
@@ -37,6 +42,10 @@ SLOW_LOAD_S = 30.0  # a load still running after this is reported as not answeri
 
 class SourceNotReady(SourceError):
     """An allowed source that is still loading: try again shortly, or choose another model."""
+
+
+class OtherLanguages(SourceError):
+    """A source that loaded but translates another pair than the app's: never retried."""
 
 
 def parse_source_list(value: str | Iterable[str] | None) -> list[str]:
@@ -94,11 +103,15 @@ class ModelRegistry:
         loader: turns a source string into a Translator (`model.load_source`).
         retry_first, retry_max: backoff between attempts at a failed source, in seconds.
         slow_load: after this many seconds a running load is reported as not answering.
+        languages: the pair every source must translate (the page's); a source of another pair is
+            refused when it loads (OtherLanguages).
     """
 
     def __init__(self, sources: Sequence[str], active: str = DEFAULT_SOURCE, fallback: str = DEFAULT_SOURCE,
                  loader: Callable[[str], Translator] = load_source, retry_first: float = RETRY_FIRST_S,
-                 retry_max: float = RETRY_MAX_S, slow_load: float = SLOW_LOAD_S):
+                 retry_max: float = RETRY_MAX_S, slow_load: float = SLOW_LOAD_S,
+                 languages: LanguagePair = DEFAULT_PAIR):
+        self.languages = languages
         self.sources = parse_source_list([active, *sources, fallback])
         self.requested = active
         self.active = active
@@ -142,6 +155,8 @@ class ModelRegistry:
 
     def _unavailable(self, source: str, state: SourceState) -> SourceError:
         now = time.monotonic()
+        if state.status == "failed" and state.retry_at is None:  # refused for good (another pair)
+            return SourceError(f"model {source!r} could not be loaded: {state.error}")
         if state.status == "failed":
             wait = max(0.0, (state.retry_at or now) - now)
             return SourceError(f"model {source!r} could not be loaded: {state.error} (next attempt in {wait:.0f} s)")
@@ -180,6 +195,15 @@ class ModelRegistry:
                 self._changed.notify_all()
             try:
                 translator = self._loader(source)
+                self._check_languages(source, translator)
+            except OtherLanguages as err:
+                log.warning("model source %r refused: %s", source, err)
+                with self._changed:
+                    state.status, state.error, state.retry_at = "failed", str(err), None
+                    if source == self.active and source != self.fallback:
+                        self.active = self.fallback
+                    self._changed.notify_all()
+                return
             except BaseException as err:  # noqa: BLE001 - SourceError, or anything a damaged download throws
                 message = str(err) or type(err).__name__
                 log.warning("model source %r failed to load (attempt %d; next in %.0f s): %s",
@@ -201,6 +225,12 @@ class ModelRegistry:
             if state.attempts > 1:
                 log.info("model source %r loaded on attempt %d", source, state.attempts)
             return
+
+    def _check_languages(self, source: str, translator: Translator) -> None:
+        pair = translator.languages
+        if pair != self.languages:
+            raise OtherLanguages(f"it translates {pair.arrow}, and this app serves {self.languages.arrow} (its page is "
+                                 f"written for that pair); serve {source} in an app of its own")
 
     def warm_up(self, timeout: float | None = None) -> Translator | None:
         """Start the loaders and wait until every source has loaded or failed once (scripts and tests).

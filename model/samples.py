@@ -172,7 +172,9 @@ def build_sample(pairs: Sequence[data.Pair], spec: data.HeldoutSpec, size: int =
 
 
 def _fail(path: Path, message: str) -> SampleError:
-    return SampleError(f"{path}: {message}; rebuild it with `python -m model.samples`")
+    fix = ("retrain, or remove its 'heldout_sample'" if path.name == "metadata.json"
+           else "rebuild it with `python -m model.samples`")
+    return SampleError(f"{path}: {message}; {fix}")
 
 
 def _text(value: Any, limit: int) -> bool:
@@ -221,6 +223,11 @@ def load(path: str | Path = DEFAULT_PATH) -> HeldoutSample:
         raise _fail(path, "JSON nested too deeply to be a sample file") from None
     if not isinstance(content, dict) or content.get("format") != FORMAT:
         raise _fail(path, f"not a held-out sample file (expected an object with \"format\": \"{FORMAT}\")")
+    return _from_content(content, path)
+
+
+def _from_content(content: dict[str, Any], path: Path) -> HeldoutSample:
+    """Check a sample's entries and examples (from a file or a checkpoint's metadata) and build it."""
     raw_entries, raw_examples = content.get("entries"), content.get("examples")
     if not isinstance(raw_entries, list) or not 1 <= len(raw_entries) <= MAX_ENTRIES:
         raise _fail(path, f"'entries' must be a list of 1 to {MAX_ENTRIES} entries")
@@ -235,6 +242,42 @@ def load(path: str | Path = DEFAULT_PATH) -> HeldoutSample:
         raise _fail(path, f"example {str(missing[0])[:60]!r} is not one of the entries")
     metadata = {k: v for k, v in content.items() if k not in ("entries", "examples")}
     return HeldoutSample(entries, tuple(by_english[e] for e in raw_examples), metadata)
+
+
+# -- a checkpoint's own sample ------------------------------------------------------------------------
+
+METADATA_KEY = "heldout_sample"  # metadata.json: a few of the run's held-out sentences, for the app
+METADATA_SIZE = 60  # enough for the examples and the random button, a few KB of metadata
+
+
+def for_metadata(pairs: Sequence[data.Pair], spec: data.HeldoutSpec, vocab: Vocabulary) -> dict[str, Any]:
+    """What a training run records under METADATA_KEY: the same draw as the bundled sample, smaller,
+    from the run's own held-out split, so an app serving the checkpoint (of any language pair) has
+    examples and a random button whose sentences the model never trained on."""
+    entries, examples, counts = build_sample(pairs, spec, METADATA_SIZE, vocab=vocab)
+    return {"format": FORMAT, "split": {"heldout": spec.to_dict(), **counts}, "examples_rule": EXAMPLES_RULE,
+            "examples": [e.english for e in examples], "entries": [e.to_dict() for e in entries]}
+
+
+def without(recorded: dict[str, Any], english: set[str]) -> dict[str, Any]:
+    """A recorded sample (for_metadata's) less the entries whose English is in `english` (a fine-tune's
+    own pairs: no longer held out)."""
+    return {**recorded, "entries": [e for e in recorded.get("entries", []) if e.get("english") not in english],
+            "examples": [e for e in recorded.get("examples", []) if e not in english]}
+
+
+EMPTY = HeldoutSample((), ())  # no held-out sentences known: the app offers no examples nor random draws
+
+
+def from_metadata(metadata: dict[str, Any] | None, where: str = "metadata.json") -> HeldoutSample | None:
+    """A checkpoint's own sample (METADATA_KEY), checked as a sample file is; None when it has none
+    or it has no entries (a run whose held-out split held no short sentence)."""
+    content = (metadata or {}).get(METADATA_KEY)
+    if not isinstance(content, dict) or not content.get("entries"):
+        return None
+    if content.get("format") != FORMAT:
+        raise _fail(Path(where), f"'{METADATA_KEY}' is not a held-out sample (expected \"format\": \"{FORMAT}\")")
+    return _from_content(content, Path(where))
 
 
 # -- the command ---------------------------------------------------------------------------------------

@@ -61,6 +61,16 @@ class Segmented:
         return self.join(self.sentences)
 
 
+# pySBD's rules exist for these ISO 639-1 codes (pysbd.languages.LANGUAGE_CODES, pysbd 0.3.4); text in
+# any other language is cut with the English rules, which know ". ? !" and most abbreviations' shapes.
+PYSBD_LANGUAGES = frozenset("am ar bg da de el en es fa fr hi hy it ja kk mr my nl pl ru sk ur zh".split())
+
+
+def rules_for(code: str) -> str:
+    """The pySBD language whose rules cut text of ISO code `code` ("es" -> "es", "tlh" -> "en")."""
+    return code if code in PYSBD_LANGUAGES else "en"
+
+
 @functools.lru_cache(maxsize=None)
 def _segmenter(language: str):
     import pysbd  # imported on first use: the CLI's --no-split and the legacy paths never need it
@@ -86,8 +96,9 @@ def split(text: str, language: str = "en") -> Segmented:
 
     Args:
         text: any text; leading and trailing whitespace and blank lines are dropped.
-        language: pySBD's language code for the text ("en" for the English, "fr" for the French).
+        language: the text's ISO 639 code ("en", "fr", "es"); see rules_for.
     """
+    language = rules_for(language)
     sentences: list[str] = []
     separators: list[str] = []
     breaks = 0  # line breaks since the last line that held a sentence
@@ -111,7 +122,7 @@ def has_words(text: str) -> bool:
 
 
 def split_prefix(prefix: str, language: str = "fr") -> list[str]:
-    """A French prefix as one prefix per sentence, in order.
+    """A prefix of the translation (in the language of ISO code `language`) as one prefix per sentence, in order.
 
     A prefix of one sentence is returned exactly as written (its trailing space is part of it: "Je "
     makes the model write the next word). Of several, each is stripped but the last keeps the spaces

@@ -80,6 +80,24 @@ def load_source(source: str, vocab_data: str | None = None) -> Translator:
         raise SourceError(f"{prefix}{err}") from None
 
 
+def source_metadata(source: str) -> dict:
+    """A source's metadata.json without loading its network: what the app reads before any model loads
+    (the language pair its page is written in, the checkpoint's held-out sample). A legacy SavedModel
+    has none ({}); an ensemble's is its first member's (its members translate one pair). A Hub source
+    is fetched into the cache, where loading it finds it. Raises SourceError as load_source does.
+    """
+    if isinstance(source, str) and ENSEMBLE_JOIN in source and not Path(source).expanduser().exists():
+        return source_metadata(source.split(ENSEMBLE_JOIN)[0].strip())
+    path = resolve_source(source)
+    if not (path / checkpoint.METADATA_FILE).is_file():
+        return {}
+    try:
+        return checkpoint.read_metadata(path)
+    except checkpoint.CheckpointError as err:
+        prefix = f"{source}: " if source.startswith(HUB_PREFIX) else ""
+        raise SourceError(f"{prefix}{err}") from None
+
+
 def _load_ensemble(source: str, vocab_data: str | None) -> Translator:
     from .ensemble import ensemble
 

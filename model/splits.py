@@ -143,6 +143,10 @@ def _visitor_split(limit: int | None):
     return sources, references, info
 
 
+class EmptySplitError(ValueError):
+    """A split with no sentence: a file too short to hold any held-out sentence, for one."""
+
+
 def load_split(metadata: dict[str, Any], split: str, data_override: str | None = None, limit: int | None = None):
     """Return (sources, references, info) for `split`; info records what was read."""
     if split == "visitor":
@@ -170,6 +174,8 @@ def load_split(metadata: dict[str, Any], split: str, data_override: str | None =
     if limit:
         sources, references = sources[:limit], references[:limit]
     if not sources:
-        raise ValueError(f"the {split} split of {path} is empty")
+        raise EmptySplitError(f"the {split} split of {path} is empty"
+                              + (f" (sentences are held out from line {evaluation_spec(metadata).start_line:,} on)"
+                                 if split == "heldout" else ""))
     info["sentences_fingerprint"] = data.fingerprint(sources)
     return sources, references, info

@@ -1,9 +1,9 @@
 """The Compare tab's handlers: one input through every model this Space offers, greedy and beam, side by side.
 
-An input of several sentences is compared as a whole (the joined French, scores over every
+An input of several sentences is compared as a whole (the joined translation, scores over every
 character) and sentence by sentence; each model and method translates the whole input in one engine
-call (model/paragraph.py). References come from the caller, or from the bundled held-out sample for
-each sentence it holds.
+call (model/paragraph.py). References come from the caller, or from the page's held-out sample for
+each sentence it holds (none on a page without one: samples.EMPTY).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class CompareHandlers(Service):
         """(plan, references of the whole input, references of each sentence); RequestFailed if bad."""
         try:
             prefix = validation.check_french(prefix, "prefix")
-            plan = paragraph.plan(text, prefix)
+            plan = paragraph.plan(text, prefix, pair=self.words.pair)
             if references is not None and not (isinstance(references, list)
                                                and all(isinstance(r, str) for r in references)):
                 raise InputError(f"references must be a list of strings, got {validation.shown(references)}")
@@ -50,7 +50,7 @@ class CompareHandlers(Service):
     def _compare_jobs(self, prefix: str) -> list[tuple]:
         """(model label, method label, translator or the error that rules the model out, options) per run.
 
-        A model that is not loaded, or whose French lacks a character of the prefix, is one error row;
+        A model that is not loaded, or whose vocabulary lacks a character of the prefix, is one error row;
         when the prefix rules out every loaded model, the request fails with the first model's words.
         """
         jobs, refused, loaded = [], [], 0
@@ -97,14 +97,10 @@ class CompareHandlers(Service):
                 "rows": rows(lambda o: o.as_translation(), references), "sentences": sentences}
 
     async def compare(self, text: str, references: list[str] | None = None, prefix: str = PREFIX.default) -> dict:
-        """Translate English with every model this Space offers, greedy and the default beam search, side by side.
+        """/compare: an input through every model this Space offers, greedy and the default beam search.
 
-        An input of several sentences is compared whole and sentence by sentence. references:
-        reference French translations of the whole input; when left out, the bundled held-out
-        sample is searched for each sentence. prefix: French every translation must start with.
-        Returns english, references and rows of model, method, french, log_prob, mean_confidence,
-        chrf (sentence-level, when there are references) and error, for the whole input; and
-        sentences: per sentence, its english, references and rows.
+        What the API's documentation says of it names the page's languages: Wording.compare_api
+        (space/wording.py), given to gr.api as its description.
         """
         try:
             return await self._compare(text, references, prefix)
@@ -116,7 +112,7 @@ class CompareHandlers(Service):
             result = await self._compare(text)
         except RequestFailed as failed:
             return results.error_summary(failed.title, failed.detail)
-        return compare_view.compare_html(result)
+        return compare_view.compare_html(result, self.words, heldout=self.has_heldout)
 
     def random_heldout_compare(self):
         return self.random_heldout()[0]

@@ -1,8 +1,8 @@
 """Share links: `?text=Go.&prefix=Je&model=fast&method=greedy` fills the page and translates.
 
 The link is written in the browser (static/copy_link.js): only the page knows the address people see
-(a Space's *.hf.space URL, a share link, or localhost). It carries the English, the French prefix
-when there is one, the model, and every option of space/options.py that differs from its default,
+(a Space's *.hf.space URL, a share link, or localhost). It carries the input, the prefix of the
+translation when there is one, the model, and every option of space/options.py that differs from its default,
 under the option's link name. `read_link`
 reads the same names back and says, in words, what it cut or ignored. No gradio import.
 """
@@ -17,6 +17,7 @@ from typing import Any, Mapping, Sequence
 from model import InputError, validation
 
 from .options import OPTIONS, PREFIX
+from .wording import DEFAULT_WORDING, Wording
 
 STATIC = Path(__file__).parent / "static"
 # The link's parameters, in the order the copy-link button hands its inputs to the browser.
@@ -28,7 +29,7 @@ class Link:
     """What a link asks for. None (and an option left out) means the link does not say."""
 
     text: str | None = None
-    prefix: str | None = None  # French the translation starts with
+    prefix: str | None = None  # what the translation starts with
     model: str | None = None
     options: dict[str, Any] = field(default_factory=dict)  # option name -> checked value
     notes: list[str] = field(default_factory=list)  # what was cut or ignored, in sentences
@@ -46,7 +47,7 @@ def _cut_text(text: str, notes: list[str], limit: int = validation.MAX_PARAGRAPH
     return cut.rstrip()
 
 
-def read_link(query: Mapping[str, str], sources: Sequence[str]) -> Link:
+def read_link(query: Mapping[str, str], sources: Sequence[str], words: Wording = DEFAULT_WORDING) -> Link:
     """The page's state from a link's query: text, prefix, model and options, and a note for anything
     cut or ignored.
 
@@ -57,12 +58,13 @@ def read_link(query: Mapping[str, str], sources: Sequence[str]) -> Link:
     Args:
         query: the link's query parameters.
         sources: the models this Space offers; any other model is ignored, with a note.
+        words: the page's language names (a note names the prefix).
     """
     link = Link()
     if "text" in query:
         link.text = _cut_text(query["text"] or "", link.notes)
     if query.get(PREFIX.link_name):
-        link.prefix = _cut_text(query[PREFIX.link_name], link.notes, validation.MAX_FRENCH_CHARS, "French prefix")
+        link.prefix = _cut_text(query[PREFIX.link_name], link.notes, validation.MAX_FRENCH_CHARS, words.prefix_link_name)
     model = query.get("model") or None
     if model in sources:
         link.model = model

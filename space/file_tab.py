@@ -21,7 +21,8 @@ class FileHandlers(Service):
         """Translate an uploaded .txt/.csv file into a downloadable CSV; returns (csv path, summary, preview).
 
         Each line (a .txt) or `english` cell (a .csv) may hold several sentences: they are translated
-        as /translate translates them, and their French joined in one cell."""
+        as /translate translates them, and their translations joined in one cell (the `french` column,
+        whatever the pair). The API's description is Wording.translate_batch_api (space/wording.py)."""
         if not file:
             raise error("No file", "upload a .txt or .csv file first")
         try:
@@ -36,7 +37,7 @@ class FileHandlers(Service):
         batch_files.translate_rows(translator, rows, checked,
                                    progress=lambda done, total: progress(done / total, desc=f"{done}/{total} rows"))
         with self.batch_results.folder(getattr(request, "session_hash", None)) as folder:
-            out = folder / f"{Path(file).stem}-fr.csv"
+            out = folder / f"{Path(file).stem}-{self.words.target_code}.csv"
             batch_files.write_results_csv(rows, out)
         headers, preview = batch_files.preview(rows, results=True)
         return str(out), results.batch_summary(rows, Path(file).name), {"headers": headers, "data": preview}

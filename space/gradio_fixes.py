@@ -6,7 +6,7 @@ tests/space/test_gradio_fixes.py fails on any other version, so an upgrade start
   File.preprocess leaves an empty temporary file behind on every call.
 - `lazy_session_configs`: every REST call builds the config of every block of the page.
 - GRADIO_ANALYTICS_CACHE_FREQUENCY: the /monitoring summary is rebuilt after every event.
-- static/page.js names the French box and the copy buttons, makes the summary a live region and
+- static/page.js names the result box and the copy buttons, makes the summary a live region and
   empties the footer icons' alt text that repeats their buttons' words; Gradio has no option for these.
 - theme.py darkens the Soft theme's colours that fail WCAG AA contrast.
 - layout.py asks gr.Tabs to wrap (`overflow_behavior="wrap"`): its "⋯" menu hid tabs on phones.

@@ -3,12 +3,13 @@
 Each tab's handlers check the input, call model/, and hand the result to a view:
 
   translate_tab.py  Translate: /translate, the page's result, its sentences' views
-  score_tab.py      Score your French: /score and the score panel
+  score_tab.py      Score your translation: /score and the score panel
   compare_tab.py    Compare models: /compare and its table
   file_tab.py       Translate a file: /translate_batch
   page_state.py     deep links, the model selector and card, the live counter
 
-They share space/service.py: the models, the batching engine, and turning failures into words. The
+They share space/service.py: the models, the batching engine, the page's words for the models' language
+pair (space/wording.py: `self.words`), and turning failures into words. The
 API endpoints return JSON or files and raise gr.Error; the page's handlers (`*_page`) return
 component updates, and on a failure clear every output of their action and say what went wrong in
 its place, so no stale result is left on the page. Every check of what a request sent happens in
@@ -33,5 +34,6 @@ class Handlers(TranslateHandlers, ScoreHandlers, CompareHandlers, FileHandlers, 
         registry: the allowed model sources (see model.registry.ModelRegistry).
         engine: batches concurrent translations; a fresh one if None.
         timeout: seconds a translation may wait for the engine before a "server busy" error.
-        sample: held-out sentences with references (examples, the random button, Compare).
+        sample: held-out sentences with references (examples, the random button, Compare); may be
+            samples.EMPTY.
     """

@@ -3,8 +3,14 @@
 `build_demo(handlers)` lays the page out and connects each widget to a handler; it loads no model.
 The public API is `translate`, `score`, `compare` and `translate_batch`; the page's own events are
 private. The decoding options' widgets are made from space/options.py, one per row of its table, and
-the French prefix's field from its PREFIX, so the options panel, the share link and the API always
-list the same options.
+the prefix's field from its PREFIX, so the options panel, the share link and the API always list the
+same options.
+
+Every word that names a language (title, labels, help, captions, the API's descriptions, the names
+static/page.js gives the result box) comes from `handlers.words`, the Wording of the pair the
+registry serves (space/wording.py); below, "French" and "English" stand for the page's target and
+source. A page without held-out sentences (samples.EMPTY) has no examples, no reference box and no
+random buttons.
 
 The Translate tab reads top to bottom as a visitor works: the English; the model's French and, right
 under it, "Start the French with…" to make the model continue a start of the visitor's own; then
@@ -14,6 +20,7 @@ stack in that order, so nothing comes between the English and the model's French
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +28,7 @@ import gradio as gr
 
 from model import batch_files
 from model.checkpoint import BUNDLED, bundled_path, read_metadata
-from model.registry import ModelRegistry
+from model.registry import DEFAULT_SOURCE, ModelRegistry
 
 from . import deep_link
 from .gradio_fixes import lazy_session_configs, unchecked, upload_path
@@ -30,8 +37,8 @@ from .options import APP_DEFAULT_OPTIONS, NAMES, OPTIONS, PREFIX, Option
 from .theme import theme
 from .views import compare as compare_view, models as model_views, results, score as score_view
 from .views import sentences as sentence_views, steps as step_views
+from .wording import Wording
 
-TITLE = "English → French, one character at a time"
 STATIC = Path(__file__).parent / "static"
 DELETE_CACHE = (600, 3600)  # Gradio's delete_cache: every 10 min, delete uploads and results older than 1 h
 
@@ -62,8 +69,8 @@ class TranslatePage:
     summary: gr.Markdown | None = None
     capitalize_btn: gr.Button | None = None
     nbest: gr.Dataframe | None = None
-    reference: gr.Textbox | None = None
-    random_btn: gr.Button | None = None
+    reference: gr.Textbox | None = None  # hidden on a page without held-out sentences
+    random_btn: gr.Button | None = None  # hidden on a page without held-out sentences
     link_btn: gr.Button | None = None
     share_group: gr.Group | None = None
     link: gr.Textbox | None = None
@@ -72,7 +79,7 @@ class TranslatePage:
     score_btn: gr.Button | None = None
     score_summary: gr.Markdown | None = None
     score_view: gr.HTML | None = None
-    examples: gr.Examples | None = None
+    examples: gr.Examples | None = None  # None on a page without held-out sentences
     show_probs: gr.Checkbox | None = None
     probs: gr.Column | None = None
     step_view: gr.HTML | None = None
@@ -116,11 +123,24 @@ def _model_choices(registry: ModelRegistry) -> list[tuple[str, str]]:
     return choices
 
 
-def _default_metadata() -> dict | None:
+def _intro_metadata(registry: ModelRegistry) -> dict | None:
+    """The bundled default's metadata, whose scores the intro quotes, where the page offers it (a page
+    of another pair does not); None otherwise, or if it cannot be read."""
+    if DEFAULT_SOURCE not in registry.sources:
+        return None
     try:
-        return read_metadata(bundled_path("default"))
+        return read_metadata(bundled_path(DEFAULT_SOURCE))
     except Exception:
         return None
+
+
+def _script_words(words: Wording) -> gr.HTML:
+    """The names static/page.js gives the result box and its copy button, as data attributes of an
+    element that takes no room: the script is one launch() option for every page, the words are this
+    page's."""
+    names = {"translation-label": words.translation_aria_label, "copy-label": words.copy_aria_label}
+    data = " ".join(f'data-{name}="{html.escape(value)}"' for name, value in names.items())
+    return gr.HTML(f'<div class="page-words" {data}></div>', elem_id="page-words", visible="hidden")
 
 
 def _option_widget(option: Option):
@@ -150,43 +170,43 @@ def _options_panel(page: TranslatePage) -> None:
                 page.options.append(_option_widget(option))
 
 
-def _result_column(page: TranslatePage) -> None:
-    """The French, the summary and what goes with them."""
-    page.french = gr.Textbox(label="French", interactive=False, lines=2, max_lines=14, buttons=["copy"], elem_id="french")
+def _result_column(page: TranslatePage, words: Wording, heldout: bool) -> None:
+    """The French, the summary and what goes with them.
+
+    Args:
+        heldout: the page has held-out sentences, whose references the reference box shows.
+    """
+    page.french = gr.Textbox(label=words.target, interactive=False, lines=2, max_lines=14, buttons=["copy"], elem_id="french")
     # An input of several sentences: each one's French coloured by how unsure the model was, to click.
     page.sentences = gr.HighlightedText(label=sentence_views.HIGHLIGHT_LABEL, combine_adjacent=False,
                                         show_legend=False, show_inline_category=False, visible=False,
                                         elem_id="sentences")
     # Right under the model's French, where a visitor who would start it otherwise looks, and on a phone
     # after it: below the English it pushed the French 100 px down, out of a 390 x 844 screen.
-    page.prefix = gr.Textbox(label=PREFIX.label, placeholder=PREFIX.placeholder, info=PREFIX.info, lines=1,
-                             max_lines=1, elem_id=PREFIX.elem_id)
+    page.prefix = gr.Textbox(label=words.prefix_label, placeholder=words.prefix_placeholder, info=words.prefix_info,
+                             lines=1, max_lines=1, elem_id=PREFIX.elem_id)
     page.summary = gr.Markdown(elem_id="summary")
     page.capitalize_btn = gr.Button("Capitalise the first letter and translate again", visible=False, size="sm",
                                     elem_id="capitalize-btn")
     page.nbest = gr.Dataframe(label="Beam search n-best list", interactive=False, visible=False, elem_id="nbest")
-    page.reference = gr.Textbox(label="Reference French (human translations from the data)", interactive=False,
-                                lines=1, max_lines=6, elem_id="reference",
-                                placeholder="Shown for examples and random held-out sentences")
+    page.reference = gr.Textbox(label=words.reference_label, interactive=False, lines=1, max_lines=6,
+                                elem_id="reference", placeholder="Shown for examples and random held-out sentences",
+                                visible=heldout)
 
 
-def _score_panel(page: TranslatePage) -> None:
+def _score_panel(page: TranslatePage, words: Wording) -> None:
     """"Score your French": the visitor's own translation of the English above, scored by the model."""
     with gr.Column(elem_id="score-panel"):
-        gr.Markdown("## Score your French\nType or paste your own French for the English above: see how likely "
-                    "the model finds each of your characters, where it would have written something else, and "
-                    "how yours compares with its own translation.", elem_id="score-intro")
-        page.score_french = gr.Textbox(label="Your French", lines=1, max_lines=8, elem_id="score-french",
-                                       placeholder="e.g. Je suis très content. Left empty: the model's own is scored",
-                                       info="Press Enter or click Score (Shift+Enter starts a new line). For several "
-                                            "English sentences, write as many French ones: each pair is scored.")
+        gr.Markdown(words.score_intro, elem_id="score-intro")
+        page.score_french = gr.Textbox(label=words.score_label, lines=1, max_lines=8, elem_id="score-french",
+                                       placeholder=words.score_placeholder, info=words.score_info)
         page.score_btn = gr.Button("Score", elem_id="score-btn")
         page.score_summary = gr.Markdown(elem_id="score-summary")
         page.score_view = gr.HTML(elem_id="score-view")
 
 
 def _translate_tab(handlers: Handlers) -> TranslatePage:
-    registry, page = handlers.registry, TranslatePage()
+    registry, words, heldout, page = handlers.registry, handlers.words, handlers.has_heldout, TranslatePage()
     page.model = gr.Dropdown(_model_choices(registry), value=registry.active, label="Model", elem_id="model")
     with gr.Row(equal_height=False):
         with gr.Column():
@@ -194,26 +214,27 @@ def _translate_tab(handlers: Handlers) -> TranslatePage:
             # (static/page.js: Gradio's own multi-line box does the opposite).
             # Short help: on a 390 x 844 phone the French must stay above the fold. The limits are in the
             # counter under the box, and the placeholder says what happens to several sentences.
-            page.english = gr.Textbox(
-                label="English", lines=1, max_lines=14, elem_id="english", info="Enter translates; Shift+Enter: new line.",
-                placeholder="Type or paste English: a sentence or several (each is translated; line breaks are kept)")
+            page.english = gr.Textbox(label=words.source, lines=1, max_lines=14, elem_id="english",
+                                      info="Enter translates; Shift+Enter: new line.",
+                                      placeholder=words.source_placeholder)
             page.counter = gr.HTML(elem_id="counter", container=False)
             page.translate_btn = gr.Button("Translate", variant="primary", elem_id="translate-btn")
         with gr.Column():
-            _result_column(page)
+            _result_column(page, words, heldout)
     with gr.Row():
-        page.random_btn = gr.Button("Random held-out sentence", elem_id="random-btn", size="sm")
+        page.random_btn = gr.Button("Random held-out sentence", elem_id="random-btn", size="sm", visible=heldout)
         page.link_btn = gr.Button("Copy link", elem_id="copy-link-btn", size="sm")
     # Shown only after a copy, so it never sits between the English and the French.
     with gr.Group(visible=False, elem_id="share-group") as page.share_group:
         page.link = gr.Textbox(label="Link to this result", interactive=False, buttons=["copy"], elem_id="share-link")
         page.link_status = gr.Markdown(elem_id="link-status")
-    _score_panel(page)
-    page.examples = gr.Examples(
-        [[e["english"], results.references_text(e["references"])] for e in handlers.sample.examples],
-        inputs=[page.english, page.reference], cache_examples=False, examples_per_page=len(handlers.sample.examples),
-        label="Held-out examples: the model never saw these sentences; the reference is a human translation",
-    )
+    _score_panel(page, words)
+    if handlers.sample.examples:
+        page.examples = gr.Examples(
+            [[e["english"], results.references_text(e["references"])] for e in handlers.sample.examples],
+            inputs=[page.english, page.reference], cache_examples=False, examples_per_page=len(handlers.sample.examples),
+            label="Held-out examples: the model never saw these sentences; the reference is a human translation",
+        )
     page.show_probs = gr.Checkbox(label="Show the per-step view: probabilities, alternatives and attention",
                                   value=False, elem_id="show-probs")
     with gr.Column(visible=False, elem_id="probs") as page.probs:
@@ -223,37 +244,28 @@ def _translate_tab(handlers: Handlers) -> TranslatePage:
                                   interactive=False, max_height=420, elem_id="steps")
     _options_panel(page)
     with gr.Accordion("About the models", open=False):
-        gr.Markdown(model_views.about(registry.sources))
+        gr.Markdown(model_views.about(registry.sources, words))
         page.card = gr.Markdown("Loading the model…", elem_id="model-card")
     page.kept = gr.State(None)
     return page
 
 
-def _compare_tab() -> tuple[gr.Textbox, gr.Button, gr.Button, gr.HTML]:
-    gr.Markdown("Your English through every model this Space offers, with greedy decoding and "
-                f"beam search (width {COMPARE_BEAM}{', length-normalised' if COMPARE_BEAM_OPTIONS.length_normalize else ''}). For held-out sentences the reference French and a "
-                "sentence-level chrF (0–100, higher is closer) are shown: this is where you see what "
-                "masking, more data and attention bought over the keras.io recipe. Several sentences are "
-                "compared as a whole and one by one.")
+def _compare_tab(handlers: Handlers) -> tuple[gr.Textbox, gr.Button, gr.Button, gr.HTML]:
+    words, heldout = handlers.words, handlers.has_heldout
+    beam = f"width {COMPARE_BEAM}" + (", length-normalised" if COMPARE_BEAM_OPTIONS.length_normalize else "")
+    gr.Markdown(words.compare_intro(beam, baseline=model_views.BASELINE in handlers.registry.sources, heldout=heldout))
     with gr.Row():
-        english = gr.Textbox(label="English", lines=1, max_lines=8, elem_id="compare-english",
-                             placeholder="Type a sentence or several, or draw a held-out one", scale=4,
-                             info="Press Enter or click Compare; Shift+Enter starts a new line.")
+        english = gr.Textbox(label=words.source, lines=1, max_lines=8, elem_id="compare-english",
+                             placeholder="Type a sentence or several" + (", or draw a held-out one" if heldout else ""),
+                             scale=4, info="Press Enter or click Compare; Shift+Enter starts a new line.")
     with gr.Row():
         compare_btn = gr.Button("Compare", variant="primary", elem_id="compare-btn")
-        random_btn = gr.Button("Random held-out sentence", elem_id="compare-random-btn")
+        random_btn = gr.Button("Random held-out sentence", elem_id="compare-random-btn", visible=heldout)
     return english, compare_btn, random_btn, gr.HTML(elem_id="compare-table")
 
 
-def _file_tab() -> tuple[gr.File, gr.Button, list]:
-    gr.Markdown(
-        f"Upload a `.txt` file (one sentence per line) or a `.csv` file with a column named `english`: "
-        f"at most {batch_files.MAX_BATCH_ROWS} sentences and {batch_files.MAX_BATCH_BYTES // 1024} KB. "
-        f"You get a CSV (UTF-8 with a byte-order mark, so Excel shows accents) with your columns "
-        f"plus french, score and error; blank rows and rows the model cannot translate are reported "
-        f"and never stop the batch. Cells that start with =, +, -, @, a tab or a carriage return get a "
-        f"leading `'` so spreadsheets show them as text."
-    )
+def _file_tab(words: Wording) -> tuple[gr.File, gr.Button, list]:
+    gr.Markdown(words.file_intro(batch_files.MAX_BATCH_ROWS, batch_files.MAX_BATCH_BYTES // 1024))
     batch_in = unchecked(gr.File(label="Sentences (.txt or .csv)", file_types=[".txt", ".csv"], height=120,
                                  elem_id="batch-in"), upload_path)
     batch_btn = gr.Button("Translate file", variant="primary", elem_id="batch-btn")
@@ -277,7 +289,8 @@ def _wire_translate(handlers: Handlers, page: TranslatePage, trained: gr.Number)
     page.translate_btn.click(**page_event)
     page.english.submit(**page_event)
     page.prefix.submit(**page_event)
-    page.examples.load_input_event.then(**page_event)
+    if page.examples is not None:
+        page.examples.load_input_event.then(**page_event)
     page.random_btn.click(handlers.random_heldout, None, [page.english, page.reference], queue=False,
                           **private).then(**page_event)
     page.capitalize_btn.click(lambda: True, None, page.option("capitalize"), queue=False, **private).then(**page_event)
@@ -323,8 +336,10 @@ def build_demo(handlers: Handlers, delete_cache: tuple[int, int] | None = DELETE
         delete_cache: (every, older than) seconds: Gradio deletes uploads and results this old.
     """
     private = dict(api_visibility="private")
-    with gr.Blocks(title=TITLE, delete_cache=delete_cache) as demo:
-        gr.Markdown(f"# {TITLE}\n{model_views.intro(_default_metadata())}", elem_id="intro")
+    words = handlers.words
+    with gr.Blocks(title=words.title, delete_cache=delete_cache) as demo:
+        gr.Markdown(f"# {words.title}\n{model_views.intro(_intro_metadata(handlers.registry), words)}", elem_id="intro")
+        _script_words(words)
         notice = gr.Markdown(visible=False, elem_id="notice")
         link_notice = gr.Markdown(visible=False, elem_id="link-notice")
         trained = gr.Number(visible=False, elem_id="trained-length")
@@ -333,9 +348,9 @@ def build_demo(handlers: Handlers, delete_cache: tuple[int, int] | None = DELETE
             with gr.Tab("Translate", id="translate"):
                 page = _translate_tab(handlers)
             with gr.Tab("Compare models", id="compare"):
-                compare_english, compare_btn, compare_random, compare_out = _compare_tab()
+                compare_english, compare_btn, compare_random, compare_out = _compare_tab(handlers)
             with gr.Tab("Translate a file", id="file"):
-                batch_in, batch_btn, batch_outputs = _file_tab()
+                batch_in, batch_btn, batch_outputs = _file_tab(words)
         _wire_translate(handlers, page, trained)
         compare_event = dict(fn=handlers.compare_page, inputs=[compare_english], outputs=compare_out,
                              concurrency_limit=None, concurrency_id="translate", **private)
@@ -345,13 +360,14 @@ def build_demo(handlers: Handlers, delete_cache: tuple[int, int] | None = DELETE
                              **private).then(**compare_event)
         batch_btn.click(handlers.clear_batch, None, batch_outputs, queue=False, **private).then(
             handlers.translate_batch, [batch_in, page.model, *page.options], batch_outputs,
-            api_name="translate_batch", api_description="Translate a .txt/.csv file into a CSV", concurrency_limit=2)
+            api_name="translate_batch", api_description=words.translate_batch_api, concurrency_limit=2)
         page.model.input(handlers.select_model, page.model, [page.model, page.card, notice, trained], **private)
 
-        # The API: JSON in, JSON out, errors as errors.
-        gr.api(handlers.translate, api_name="translate", concurrency_limit=None, concurrency_id="translate")
-        gr.api(handlers.score, api_name="score", concurrency_limit=None, concurrency_id="translate")
-        gr.api(handlers.compare, api_name="compare", concurrency_limit=None, concurrency_id="translate")
+        # The API: JSON in, JSON out, errors as errors; its documentation names the page's languages.
+        api = dict(concurrency_limit=None, concurrency_id="translate")
+        gr.api(handlers.translate, api_name="translate", api_description=words.translate_api, **api)
+        gr.api(handlers.score, api_name="score", api_description=words.score_api, **api)
+        gr.api(handlers.compare, api_name="compare", api_description=words.compare_api, **api)
         # Not on the page nor in the API docs: the load test reads the batch sizes the engine formed.
         stats = gr.JSON(visible=False)
         gr.Timer(active=False).tick(handlers.engine_stats, None, stats, api_name="engine_stats",

@@ -9,10 +9,11 @@ Adding an option is one row here plus its rule in model/validation.py.
 A DecodeOptions field with no row here (`length_normalize`) is not a request option: every request
 gets APP_DEFAULT_OPTIONS' value for it.
 
-PREFIX is the one request field that is not a decoding option: French the translation must start
+PREFIX is the one request field that is not a decoding option: text the translation must start
 with. It belongs to the sentence, not to the options (model/batching.py groups requests by their
 options, and sentences with different prefixes still share an engine call), so it is no row of
-OPTIONS; it is described here once, for the API's parameter, the page's field and the share link.
+OPTIONS; it is described here once, for the API's parameter, the page's field and the share link
+(the field's label and help name the target language: space/wording.py).
 """
 
 from __future__ import annotations
@@ -86,18 +87,15 @@ NAMES = tuple(option.name for option in OPTIONS)
 
 @dataclass(frozen=True)
 class SentenceField:
-    """French given with one sentence, described once for the API, the page and the share link.
+    """Text in the target language given with one sentence, described once for the API, the page and
+    the share link (its label, placeholder and help name the language: Wording.prefix_*).
 
     Args:
         name: the API parameter's name, and its name in a share link.
-        label, placeholder, info: the page's field.
         elem_id: the field's element id, for the page's CSS and tests.
     """
 
     name: str
-    label: str
-    placeholder: str
-    info: str
     elem_id: str
     default: str = ""  # nothing given; left out of share links
 
@@ -106,10 +104,7 @@ class SentenceField:
         return self.name
 
 
-PREFIX = SentenceField("prefix", "Start the French with… (optional)", elem_id="prefix",
-                       placeholder="e.g. Je ne  or  Il faut",
-                       info="Press Enter: the model continues your French. It starts the first sentence's French; "
-                            "a start of several sentences (“Bonjour ! Je ”) starts the first ones in order.")
+PREFIX = SentenceField("prefix", elem_id="prefix")
 assert NAMES == tuple(RULES), "OPTIONS and model.validation.RULES list the same options, in the same order"
 assert set(NAMES) <= {f.name for f in dataclasses.fields(DecodeOptions)}
 

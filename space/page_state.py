@@ -28,7 +28,7 @@ class PageHandlers(Service):
     def fill_from_link(self, request: gr.Request):
         """The page's state from a deep link: text, prefix, model and options, and a notice for anything
         cut or ignored."""
-        link = deep_link.read_link(request.query_params, self.registry.sources)
+        link = deep_link.read_link(request.query_params, self.registry.sources, self.words)
         notice_text = "\n".join(f"- {results.plain(n)}" for n in link.notes)
         # Nothing in the link: leave the box alone (a visitor may already be typing when this runs).
         return (gr.skip() if link.text is None else link.text, gr.skip() if link.prefix is None else link.prefix,

@@ -1,7 +1,7 @@
 """What every tab's handlers share: the models, the batching engine, and turning failures into words.
 
-`Service` holds the registry of models, the shared BatchingEngine, the busy timeout and the held-out
-sample. Each tab's handlers (space/translate_tab.py, score_tab.py, compare_tab.py, file_tab.py,
+`Service` holds the registry of models, the shared BatchingEngine, the busy timeout, the held-out
+sample and the page's words for the registry's language pair (space/wording.py). Each tab's handlers (space/translate_tab.py, score_tab.py, compare_tab.py, file_tab.py,
 page_state.py) are a class over it, and space/handlers.py puts them together. A request of several
 sentences is planned by model/paragraph.py and its sentences submitted to the engine together
 (`paragraph`), so they share one engine call.
@@ -24,6 +24,7 @@ from model.translator import DecodeOptions, Translator
 from .batch_results import BatchResults
 from .gradio_fixes import error
 from .views.results import references_text
+from .wording import NO_SAMPLE_TITLE, Wording
 
 log = logging.getLogger("space")
 
@@ -48,7 +49,8 @@ class Service:
         registry: the allowed model sources (see model.registry.ModelRegistry).
         engine: batches concurrent translations; a fresh one if None.
         timeout: seconds a translation may wait for the engine before a "server busy" error.
-        sample: held-out sentences with references (examples, the random button, Compare).
+        sample: held-out sentences with references (examples, the random button, Compare); may be
+            samples.EMPTY (a pair without held-out sentences: no examples, no random button).
     """
 
     def __init__(self, registry: ModelRegistry, engine: BatchingEngine | None = None,
@@ -57,6 +59,7 @@ class Service:
         self.engine = engine or BatchingEngine()
         self.timeout = timeout
         self.sample = sample if sample is not None else samples.load()
+        self.words = Wording.of(registry.languages)  # every model the page serves translates this pair
         self.batch_results = BatchResults()
         self._draws = random.Random()
 
@@ -80,8 +83,16 @@ class Service:
             futures = self.engine.submit_many(translator, plan.texts, options, prefixes=plan.prefixes)
         return plan.assemble(await self._wait(futures))
 
+    @property
+    def has_heldout(self) -> bool:
+        """Whether there are held-out sentences to draw (the page shows examples and random buttons)."""
+        return bool(self.sample.entries)
+
     def random_heldout(self):
-        """A random held-out sentence and its references, for the English box and the reference box."""
+        """A random held-out sentence and its references, for the input box and the reference box; a
+        gr.Error on a page without held-out sentences (its buttons are hidden, but an API call may come)."""
+        if not self.has_heldout:
+            raise error(NO_SAMPLE_TITLE, self.words.no_sample)
         entry = self.sample.draw(self._draws)
         return entry["english"], references_text(entry["references"])
 

@@ -97,6 +97,21 @@ def random_attention_checkpoint(tmp_path_factory) -> Path:
     return _random(tmp_path_factory, "attention", 2)
 
 
+SPANISH = {"source": {"name": "English", "code": "en"}, "target": {"name": "Spanish", "code": "es"}}
+
+
+@pytest.fixture(scope="session")
+def random_spanish_checkpoint(tmp_path_factory) -> Path:
+    """The attention network with seeded random weights, recorded as English -> Spanish (metadata.json's
+    "languages", as train.py writes it for spa-eng.txt)."""
+    from model import checkpoint
+
+    out = _random(tmp_path_factory, "attention", 3)
+    metadata = checkpoint.read_metadata(out)
+    checkpoint.write_json(out / checkpoint.METADATA_FILE, {**metadata, "languages": SPANISH})
+    return out
+
+
 # --- checkpoints trained for real, for tests about training and what it records ---------------------
 
 

@@ -3,6 +3,8 @@ command line, and a Hub source that never answers while the bundled default keep
 
 from __future__ import annotations
 
+import shutil
+
 import os
 import subprocess
 import sys
@@ -102,6 +104,34 @@ def test_main_parses_space_options(monkeypatch):
     assert reg.active == "some/dir" and reg.sources[0] == "some/dir"
     assert {"default", "hf://me/x", "other/dir"} <= set(reg.sources)
     assert settings.registry_from("cli/dir", "").active == "cli/dir"
+
+
+def test_the_app_serves_its_active_models_language_pair_and_only_models_of_it(random_spanish_checkpoint, tmp_path,
+                                                                              fast_path):
+    from model import checkpoint, samples
+    from model.registry import bundled_sources
+
+    spanish = str(random_spanish_checkpoint)
+    handlers = settings.handlers_from(spanish, fast_path)
+    registry = handlers.registry
+    assert registry.languages.arrow == "English → Spanish"
+    assert registry.sources == [spanish, fast_path]  # no bundled English -> French model is offered
+    assert registry.fallback == spanish  # nor stands in for it
+    assert handlers.sample is samples.EMPTY  # no held-out sentences recorded: no examples
+    french = settings.handlers_from("default")
+    assert french.registry.languages.arrow == "English → French" and french.registry.fallback == "default"
+    assert set(bundled_sources()) <= set(french.registry.sources) and french.sample.entries
+
+    # A checkpoint that records its held-out sentences (train.py does) brings its own examples.
+    recorded = tmp_path / "with-sample"
+    shutil.copytree(random_spanish_checkpoint, recorded)
+    metadata = checkpoint.read_metadata(recorded)
+    metadata[samples.METADATA_KEY] = {"format": samples.FORMAT, "examples": ["I see 3 cats."], "entries": [
+        {"english": "I see 3 cats.", "references": ["Veo 3 gatos."], "tier": samples.tier_of("I see 3 cats."),
+         "line": 10_400}]}
+    checkpoint.write_json(recorded / checkpoint.METADATA_FILE, metadata)
+    sample = settings.handlers_from(str(recorded)).sample
+    assert [e.english for e in sample.examples] == ["I see 3 cats."] and sample.references("I see 3 cats.") == ["Veo 3 gatos."]
 
 
 @pytest.mark.slow

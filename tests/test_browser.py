@@ -682,6 +682,10 @@ def test_a_paragraph_typed_with_shift_enter_comes_back_in_its_shape_each_sentenc
 
 
 def _shown_probabilities(page: Page) -> list[float]:
-    """The probability each character of the per-step strip announces (its aria-label)."""
-    labels = [c.get_attribute("aria-label") for c in page.driver.find_elements(*page._css("#step-view .pv-char"))]
+    """The probability each character of the per-step strip announces (its aria-label).
+
+    Read in one script, a snapshot: element by element, a strip that re-renders between two reads (the
+    view of the sentence just chosen arriving) failed the wait with a stale element instead of polling on."""
+    labels = page.driver.execute_script(
+        "return [...document.querySelectorAll('#step-view .pv-char')].map(c => c.getAttribute('aria-label'))")
     return [float(re.search(r"probability (\d\.\d{3})", label).group(1)) for label in labels]

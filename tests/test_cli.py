@@ -309,3 +309,11 @@ def test_score_pairs_the_sentences_of_both_sides(random_fast_checkpoint):
     assert [s["score"] for s in scored["sentences"]] == pytest.approx(expected, abs=1e-4)
     assert scored["score"] == pytest.approx(sum(expected), abs=1e-4)
     assert "the English has 2 sentences and the French 1 sentence" in refused["error"]
+
+
+def test_the_clis_messages_name_the_checkpoints_languages(random_spanish_checkpoint):
+    proc = run_cli("score", "--model", str(random_spanish_checkpoint), stdin="Go.\nGo. Run.\tVe.\n")
+    rows = jsonl(proc.stdout)
+    assert rows[0]["error"] == "line 1: no tab in the line: write English<TAB>Spanish"
+    assert "the English has 2 sentences and the Spanish 1 sentence" in rows[1]["error"]
+    assert "French" not in proc.stdout + proc.stderr

@@ -50,6 +50,16 @@ def test_blank_lines_are_skipped_and_line_numbers_stay_true(tmp_path):
     assert [p.line for p in pairs] == [2, 5]
 
 
+def test_an_anki_files_name_names_its_columns_in_messages(tmp_path):
+    path = tmp_path / "spa-eng.txt"
+    path.write_text("Go.\tVe.\nHi.\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"spa-eng.txt:2: expected 'English<TAB>Spanish'"):
+        data.read_pairs(path)
+    path.write_text("Go.\t \n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match="the Spanish side is empty"):
+        data.read_pairs(path)
+
+
 @pytest.mark.parametrize(
     "bad_line, why",
     [

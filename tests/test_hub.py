@@ -644,4 +644,7 @@ def test_the_card_names_the_checkpoints_language_pair(random_fast_checkpoint, tm
     assert card.data.language == ["en", "es"] and "character-level LSTM English→Spanish" in card.text
     assert {r.task_name for r in card.data.eval_results} == {"English to Spanish translation"}
     assert {r.dataset_type for r in card.data.eval_results} == {"spa-eng"}
-    assert hub.model_card(random_fast_checkpoint, "alice/fast").data.language == ["en", "fr"]  # no field: en -> fr
+    assert "writes the Spanish character by character" in card.text  # the architecture, in the pair's words
+    assert "English-Spanish sentence pairs" in card.text and "French" not in card.text
+    french = hub.model_card(random_fast_checkpoint, "alice/fast")
+    assert french.data.language == ["en", "fr"] and "writes the French" in french.text  # no field: en -> fr

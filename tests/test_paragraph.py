@@ -130,3 +130,20 @@ def test_a_sentence_longer_than_the_model_was_trained_on_translates_with_its_own
     (warning,) = result.warnings
     assert warning.startswith("sentence 2 (“I won, Tom, go away.”): input is 20 characters long but the model was "
                               "trained on at most 12")
+
+
+def test_messages_name_the_models_languages_and_each_side_is_cut_by_its_own_rules():
+    from model.languages import Language, LanguagePair
+
+    spanish = LanguagePair(Language("English", "en"), Language("Spanish", "es"))
+    assert paragraph.plan_score("Go.", "Ve. Corre.", pair=spanish).french == ["Ve. Corre."]  # one takes the whole
+    with pytest.raises(InputError, match="the English has 2 sentences and the Spanish 1 sentence: give one Spanish"):
+        paragraph.plan_score("Go. Run.", "Ve.", pair=spanish)
+    with pytest.raises(InputError, match="at most one Spanish start per English sentence"):
+        paragraph.plan("Go.", prefix="Ve. Corre.", pair=spanish)
+    # Spanish opens a question with "¿": pySBD's Spanish rules cut there, and the pair picks them.
+    assert paragraph.plan_score("Go. Who?", "Ve. ¿Quién?", pair=spanish).french == ["Ve.", "¿Quién?"]
+    klingon = LanguagePair(Language("English", "en"), Language("Klingon", "tlh"))
+    assert paragraph.plan("Go. Run.", prefix="a. b", pair=klingon).prefixes == ["a.", "b"]  # English rules stand in
+    with pytest.raises(InputError, match="type an English sentence, e.g. 'Go.'"):
+        paragraph.plan("  ", pair=spanish)

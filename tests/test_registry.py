@@ -151,3 +151,41 @@ def test_a_hub_source_that_never_answers_blocks_nobody(checkpoint, tmp_path, mon
         assert all(("still loading" in str(e)) or ("could not be loaded" in str(e)) for e in errors)
         assert _quick(lambda: registry.get(checkpoint), limit=0.05) is not None
         assert registry.state("hf://evil/m").attempts >= 1
+
+
+def test_a_source_of_another_language_pair_is_refused_for_good_naming_both_pairs(checkpoint, random_spanish_checkpoint,
+                                                                                 registries):
+    from model.registry import OtherLanguages
+
+    spanish = str(random_spanish_checkpoint)
+    calls = []
+
+    def counting_loader(source):
+        calls.append(source)
+        return load_source(source)
+
+    registry = ModelRegistry([spanish], active=checkpoint, fallback=checkpoint, loader=counting_loader, retry_first=0.05)
+    registries(registry)
+    registry.warm_up(60)
+    assert registry.get(checkpoint).languages.target.name == "French"  # the page's pair loads
+    err = _quick(lambda: registry.get(spanish))
+    assert isinstance(err, SourceError) and not isinstance(err, SourceNotReady)
+    assert "English → Spanish" in str(err) and "this app serves English → French" in str(err)
+    assert "next attempt" not in str(err)
+    time.sleep(0.3)  # several retry delays: a pair does not change, so it is not tried again
+    assert calls.count(spanish) == 1
+    assert isinstance(OtherLanguages("x"), SourceError)
+
+
+def test_an_app_of_another_pair_serves_that_pair_and_refuses_the_recipes_pair(checkpoint, random_spanish_checkpoint,
+                                                                              registries):
+    from model.languages import from_metadata
+    from model.checkpoint import read_metadata
+
+    spanish = str(random_spanish_checkpoint)
+    pair = from_metadata(read_metadata(spanish))
+    registry = ModelRegistry([checkpoint], active=spanish, fallback=spanish, languages=pair)
+    registries(registry)
+    registry.warm_up(60)
+    assert registry.get().languages == pair
+    assert "English → French" in str(_quick(lambda: registry.get(checkpoint)))

@@ -191,3 +191,40 @@ def test_the_bundled_sample_loads_and_is_held_out_for_every_bundled_model():
     for name in sorted(set(checkpoint.BUNDLED.values())):
         spec = splits.evaluation_spec(checkpoint.read_metadata(checkpoint.bundled_path(name)))
         assert all(spec.is_heldout(e.english, e.line) for e in sample.entries), name
+
+
+# --- a checkpoint's own sample, recorded by train.py in its metadata ------------------------------------
+
+
+def _pairs_past_the_window(count: int = 3000):
+    from model.data import Pair
+
+    # Line numbers from 10,001: where sentences may be held out (data.HeldoutSpec).
+    return [Pair(f"I have {n} cats.", f"Tengo {n} gatos.", 10_000 + n) for n in range(1, count + 1)]
+
+
+def test_a_recorded_sample_holds_only_held_out_readable_sentences_and_reads_back():
+    pairs = _pairs_past_the_window()
+    spec = data.HeldoutSpec()
+    # No "7" in the input vocabulary: sentences with one are ones the model must refuse, never drawn.
+    vocab = Vocabulary.from_texts([p.english for p in pairs if "7" not in p.english],
+                                  [data.wrap_target(p.french) for p in pairs])
+    recorded = samples.for_metadata(pairs, spec, vocab)
+    sample = samples.from_metadata({samples.METADATA_KEY: recorded})
+    held_out = {p.english for p in pairs if spec.is_heldout(p.english, p.line)}
+    assert sample.entries and {e.english for e in sample.entries} <= held_out
+    assert any("7" in e for e in held_out) and not any("7" in e.english for e in sample.entries)
+    assert len(sample.entries) <= samples.METADATA_SIZE and set(sample.examples) <= set(sample.entries)
+    assert all(e.references == (e.english.replace("I have", "Tengo").replace("cats", "gatos"),) for e in sample.entries)
+    fewer = samples.from_metadata({samples.METADATA_KEY: samples.without(recorded, {sample.entries[0].english})})
+    assert sample.entries[0] not in fewer.entries and len(fewer.entries) == len(sample.entries) - 1
+    assert samples.from_metadata({}) is None and samples.from_metadata({samples.METADATA_KEY: {"entries": []}}) is None
+
+
+def test_a_damaged_recorded_sample_is_refused_naming_the_metadata():
+    with pytest.raises(samples.SampleError, match=r"metadata.json: 'heldout_sample' is not a held-out sample"):
+        samples.from_metadata({samples.METADATA_KEY: {"entries": [{"english": "Go."}]}})
+    broken = {"format": samples.FORMAT, "entries": [{"english": "Go.", "references": [], "tier": "1-10", "line": 1}],
+              "examples": []}
+    with pytest.raises(samples.SampleError, match=r"metadata.json: entry 1: 'references'.*retrain"):
+        samples.from_metadata({samples.METADATA_KEY: broken})

@@ -103,3 +103,12 @@ def test_a_prefix_is_split_into_sentence_starts_keeping_its_trailing_space():
 def test_french_is_split_with_french_rules():
     assert segment.split("Bonjour ! Comment vas-tu ? Très bien.", "fr").sentences == (
         "Bonjour !", "Comment vas-tu ?", "Très bien.")
+
+
+def test_each_language_gets_pysbds_rules_where_it_has_them_else_the_english_ones():
+    import pysbd.languages
+
+    assert segment.PYSBD_LANGUAGES == set(pysbd.languages.LANGUAGE_CODES)  # the pinned pySBD's list
+    assert segment.rules_for("es") == "es" and segment.rules_for("fr") == "fr"
+    assert segment.rules_for("tlh") == "en" and segment.rules_for("pt") == "en"
+    assert segment.split("Ve. ¿Quién?", "tlh").sentences == ("Ve.", "¿Quién?")

@@ -1,13 +1,19 @@
 () => {
     // Accessibility fixes Gradio 6.31 has no option for (see space/gradio_fixes.py): names for the
-    // French box and the copy buttons (both announced as "Copy"), polite live regions that
+    // result box and the copy buttons (both announced as "Copy"), polite live regions that
     // announce each new result and score, and no alt text repeating a footer button's words. A
     // MutationObserver re-applies them because Gradio renders the copy buttons lazily.
+    // The result box's names are in the page's language pair: the page carries them (space/layout.py,
+    // `_script_words`), this script is the same for every pair.
+    const named = (selector, name) => {
+        if (name) document.querySelectorAll(selector).forEach(b => { if (/copy/i.test(b.getAttribute("aria-label") || b.title || "")) b.setAttribute("aria-label", name); });
+    };
     const fix = () => {
-        const french = document.querySelector("#french textarea, #french input");
-        if (french) french.setAttribute("aria-label", "French translation");
-        document.querySelectorAll("#french button").forEach(b => { if (/copy/i.test(b.getAttribute("aria-label") || b.title || "")) b.setAttribute("aria-label", "Copy the French translation"); });
-        document.querySelectorAll("#share-link button").forEach(b => { if (/copy/i.test(b.getAttribute("aria-label") || b.title || "")) b.setAttribute("aria-label", "Copy the share link"); });
+        const names = document.querySelector("#page-words [data-translation-label]");
+        const result = document.querySelector("#french textarea, #french input");
+        if (result && names) result.setAttribute("aria-label", names.dataset.translationLabel);
+        named("#french button", names && names.dataset.copyLabel);
+        named("#share-link button", "Copy the share link");
         document.querySelectorAll("#summary, #score-summary").forEach(live => {
             if (!live.hasAttribute("aria-live")) { live.setAttribute("role", "status"); live.setAttribute("aria-live", "polite"); }
         });

@@ -1,4 +1,4 @@
-"""The alignment heatmap: for each French character, how much attention each English character got.
+"""The alignment heatmap: for each character of the translation, how much attention each input character got.
 
 Rendered as a small HTML table rather than an image so that every cell has a tooltip, the labels
 are real (selectable, zoomable) characters, a 50 x 60 grid stays legible by scrolling, and hovering
@@ -12,6 +12,7 @@ import html
 from pathlib import Path
 from typing import Sequence
 
+from ..wording import DEFAULT_WORDING, Wording
 from .colours import css, ink, scale
 from .marks import mark_name, visible, written
 
@@ -42,22 +43,21 @@ def _label(char: str, given: bool = False) -> str:
 
 
 def heatmap_html(source: str, output_chars: Sequence[str], weights: Sequence[Sequence[float]] | None,
-                 given: int = 0, label: str = "Alignment heatmap") -> str:
-    """An HTML heatmap: French characters down the side, English characters along the bottom.
+                 given: int = 0, label: str = "Alignment heatmap", words: Wording = DEFAULT_WORDING) -> str:
+    """An HTML heatmap: the translation's characters down the side, the input's along the bottom.
 
     Args:
-        source: the English sentence as the model read it (one column per character).
-        output_chars: the French characters produced, END included (one row each).
+        source: the input sentence as the model read it (one column per character).
+        output_chars: the characters produced, END included (one row each).
         weights: per output character, the attention weights over `source`; None for a model
             without attention, which gets a sentence saying so instead of a grid.
-        given: how many leading characters were given by the visitor (a French prefix): their row
-            labels are marked, and the legend says how.
+        given: how many leading characters were given by the visitor (a prefix): their row labels
+            are marked, and the legend says how.
         label: the scroll box's accessible name; two heatmaps on one page need two names.
+        words: the page's language names (the caption, the axes).
     """
     if weights is None:
-        return ('<div class="alignment-none" role="note">This model has no attention, so there is no '
-                'alignment to show: its decoder sees the English only through one fixed-size state. '
-                'Choose an attention model to see which English characters each French character read.</div>')
+        return f'<div class="alignment-none" role="note">{html.escape(words.no_attention)}</div>'
     rows = []
     for step, (char, row) in enumerate(zip(output_chars, weights)):
         cells = "".join(
@@ -78,14 +78,14 @@ def heatmap_html(source: str, output_chars: Sequence[str], weights: Sequence[Seq
     )
     return (
         '<figure class="alignment">'
-        '<figcaption>Alignment: each row is a French character, each column the English character it read; '
-        "darker means more attention (weights in a row sum to 1).</figcaption>"
+        f"<figcaption>{html.escape(words.alignment_caption)}</figcaption>"
         # The scroll box takes keyboard focus (arrow keys scroll it), and says what it holds.
         f'<div class="alignment-scroll" tabindex="0" role="region" aria-label="{html.escape(label)}">'
         '<table class="alignment-grid">'
         f"<tbody>{''.join(rows)}</tbody>"
         # The corner cell names both axes for screen readers (an empty header cell is announced as nothing).
-        f'<tfoot><tr><th scope="col"><span class="sr-only">French ↓, English →</span></th>{columns}</tr></tfoot>'
+        f'<tfoot><tr><th scope="col"><span class="sr-only">{html.escape(words.alignment_axes)}</span></th>'
+        f"{columns}</tr></tfoot>"
         f"</table></div>{legend}</figure>"
     )
 

@@ -12,6 +12,8 @@ from model import backends, languages
 from model.registry import ModelRegistry
 from model.translator import Translator
 
+from ..wording import DEFAULT_WORDING, Wording
+
 # Human names for the bundled checkpoints, for the model selector, the Compare view and the intro.
 # Any other source (a directory, hf://owner/repo) is shown by its source string.
 _LARGE = ("Large attention (default)", "two bidirectional encoder layers of 384 units with attention, label "
@@ -24,8 +26,6 @@ MODEL_NAMES = {
     "fast": ("Masked LSTM (fast)", "the recipe's network with embeddings, masking and 6× the data; no attention"),
     "recipe": ("keras.io recipe (baseline)", "the keras.io lstm_seq2seq recipe as published: 10,000 pairs, one-hot"),
 }
-PRODUCTION_POINTER = ("For real translation use a production system, such as the opus-mt-en-fr models on the "
-                      "Hugging Face Hub, DeepL or Google Translate.")
 
 
 VISITOR_SET = "everyday sentences written for this project, outside the corpus"  # model/visitor/
@@ -54,30 +54,39 @@ def model_label(source: str, metadata: dict | None = None) -> str:
     return f"{name} · chrF {chrf:.1f} held-out" + (f" · {everyday:.1f} everyday" if everyday is not None else "")
 
 
-def intro(metadata: dict | None) -> str:
-    """The page's opening lines: what this model is for, how good it is, and where to go instead."""
+def intro(metadata: dict | None, words: Wording | None = None) -> str:
+    """The page's opening lines: what this model is for, how good it is, and where to go instead.
+
+    Args:
+        metadata: the model's metadata.json, for its scores (None: no scores are quoted).
+        words: the page's language names; by default, those of the pair the metadata records.
+    """
     chrf = greedy_chrf(metadata)
     evaluation = (metadata or {}).get("evaluation") or {}
     sentences = evaluation.get("sentences")
-    score = (f" On {sentences:,} held-out sentences it scores chrF **{chrf:.1f}** of 100 (a large production model: "
-             f"about 67), so expect mistakes." if chrf is not None and isinstance(sentences, int) else "")
+    words = words or Wording.of(languages.from_metadata(metadata))
+    score = (f" On {sentences:,} held-out sentences it scores chrF **{chrf:.1f}** of 100{words.production_chrf}, "
+             f"so expect mistakes." if chrf is not None and isinstance(sentences, int) else "")
     everyday = _chrf(metadata, "evaluation_visitor")
     if score and everyday is not None:
         score += f" On {VISITOR_SET}, it scores **{everyday:.1f}**."
-    target = languages.from_metadata(metadata).target.name
-    return (f"A **small teaching model** that writes {target} one character at a time." + score + " "
-            + PRODUCTION_POINTER)
+    return (f"A **small teaching model** that writes {words.target} one character at a time." + score + " "
+            + words.production_pointer)
 
 
-def about(sources: Sequence[str]) -> str:
-    """The longer explanation, in the page's 'About' section: how it works and what each model is."""
-    lines = ["A character-level sequence-to-sequence network reads your English sentence and writes French one "
-             "character at a time. Turn on the per-step view to see how sure it was of every character and, for "
-             "the attention model, which English characters it was reading. The *Compare models* tab runs one "
-             "sentence through every model, to see what masking, more data and attention bought over the "
-             "keras.io recipe.", ""]
+BASELINE = "recipe"  # the keras.io recipe as published: what the Compare tab measures the others against
+
+
+def about(sources: Sequence[str], words: Wording = DEFAULT_WORDING) -> str:
+    """The longer explanation, in the page's 'About' section: how it works and what each offered model is.
+
+    Args:
+        sources: the models the page offers; the bundled ones among them are described.
+        words: the page's language names.
+    """
+    lines = [words.how_it_works(baseline=BASELINE in sources), ""]
     lines += [f"- **{MODEL_NAMES[s][0]}**: {MODEL_NAMES[s][1]}" for s in sources if s in MODEL_NAMES]
-    return "\n".join(lines)
+    return "\n".join(lines).rstrip()
 
 
 def _training_line(meta: dict) -> str | None:

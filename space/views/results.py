@@ -1,5 +1,5 @@
 """What the page says about a result: the summary under a translation, the summary that replaces it
-after an error, the n-best list, the reference French and the summary of a translated file.
+after an error, the n-best list, the reference translations and the summary of a translated file.
 
 Text from an error message or a model's output is escaped for Markdown (`plain`).
 """
@@ -15,6 +15,7 @@ from model.translator import DecodeOptions, Translation
 
 from model.normalize import is_change
 
+from ..wording import DEFAULT_WORDING, Wording
 from .models import MODEL_NAMES
 
 # Marks with a glyph in the fonts a stock Linux browser has (DejaVu Sans): "⛔" had none and showed
@@ -51,21 +52,23 @@ def notes(warnings: Sequence[str]) -> list[str]:
     return [f"- {plain(n)}" for n in changes] + [f"- {WARNING_MARK} {plain(w)}" for w in problems]
 
 
-def _given_line(translation: Translation) -> list[str]:
+def _given_line(translation: Translation, words: Wording) -> list[str]:
     given = "".join(step.char for step in translation.steps if step.given)
     if not given:
         return []
-    return [f"- The French starts with “{plain(given)}”, as you asked; the model wrote the rest."]
+    return [words.given_line(plain(given))]
 
 
-def summary(translation: Translation, source: str, options: DecodeOptions, sentences: int = 1) -> str:
-    """Markdown under the result: model, method and settings, score, then the French prefix the
-    visitor gave, what was changed in the input and every warning (marked ⚠).
+def summary(translation: Translation, source: str, options: DecodeOptions, sentences: int = 1,
+            words: Wording = DEFAULT_WORDING) -> str:
+    """Markdown under the result: model, method and settings, score, then the prefix the visitor
+    gave, what was changed in the input and every warning (marked ⚠).
 
     Args:
         translation: the result (for several sentences, their `ParagraphTranslation.as_translation()`:
             score and confidence over every character, warnings naming their sentence).
         sentences: how many sentences the input had.
+        words: the page's language names.
     """
     count = f" · {sentences} sentences" if sentences > 1 else ""
     text = (f"**{model_name(source)}** · {method_text(options)}{count} · "
@@ -73,7 +76,7 @@ def summary(translation: Translation, source: str, options: DecodeOptions, sente
     warnings = list(translation.warnings)
     if not translation.translation:
         warnings.append("the model wrote no characters for this input (it emitted only spaces or the end mark)")
-    lines = _given_line(translation) + notes(warnings)
+    lines = _given_line(translation, words) + notes(warnings)
     if lines:
         text += "\n\n" + "\n".join(lines)
     return text
@@ -91,7 +94,7 @@ def error_summary(title: str, detail: str) -> str:
 
 
 def references_text(references: Sequence[str]) -> str:
-    """The reference French of an example or a held-out sentence, one per line."""
+    """The reference translations of an example or a held-out sentence, one per line."""
     return "\n".join(references)
 
 

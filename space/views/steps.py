@@ -1,4 +1,4 @@
-"""The per-step view: how sure the model was of each French character, and what it read to write it.
+"""The per-step view: how sure the model was of each character it wrote, and what it read to write it.
 
 One `<div class="step-view">` holds a strip of the translation, one element per decoding step (the
 END step included, shown as ⏎), and for attention models the alignment heatmap of alignment.py.
@@ -9,10 +9,10 @@ probability and the alternatives, which screen readers get as the element's labe
 written one way, with 3 decimals. Invisible characters get the marks of marks.py, so a
 non-breaking space shows as ⍽ in the strip, the table and the heatmap alike.
 
-Characters the visitor gave (a French prefix the model was made to start with, `Step.given`) carry
+Characters the visitor gave (a prefix the model was made to start with, `Step.given`) carry
 a fourth mark: a bar above them, a legend entry and "given by you" in their tooltip and label; their
 heatmap rows are marked too (alignment.py). The score view (score.py) reuses the strip and the
-legend for French that is all given, and leaves that mark off.
+legend for a translation that is all given, and leaves that mark off.
 
 Hovering or focusing a character highlights its heatmap row with CSS alone: both carry the same
 0-based `data-step`, and static rules generated per step (see CSS) match them with `:has()`.
@@ -31,6 +31,7 @@ from typing import Any, Sequence
 
 from model.translator import Step, Translation
 
+from ..wording import DEFAULT_WORDING, Wording
 from .alignment import CSS as ALIGNMENT_CSS
 from .alignment import heatmap_html
 from .colours import css, ink, scale
@@ -105,12 +106,6 @@ def _char_html(index: int, step: Step, mark_given: bool = True) -> str:
     )
 
 
-def _given_note(given: int) -> str:
-    if not given:
-        return ""
-    return (f" The first {given} character{'s' if given > 1 else ''}, marked with a bar above, were {GIVEN} "
-            f"(Start the French with…): the model was made to write them, and their probabilities say how "
-            f"likely it found them; it chose the rest.")
 
 
 def _note(method: str, temperature: float) -> str:
@@ -185,16 +180,18 @@ def strip_html(steps: Sequence[Step], mark_given: bool = True) -> str:
     return f'<div class="pv-strip">{strip}</div>'
 
 
-def probability_html(translation: Translation, *, method: str, temperature: float) -> str:
+def probability_html(translation: Translation, *, method: str, temperature: float,
+                     words: Wording = DEFAULT_WORDING) -> str:
     """The translation as a strip of characters coloured and underlined by their probability.
 
     Args:
         translation: the result to show; one element per entry of `translation.steps`, END included.
         method: the decoding method ("greedy", "beam" or "sample"): the note says what the numbers are.
         temperature: the sampling temperature, quoted in the note when `method == "sample"`.
+        words: the page's language names (the note on given characters names the prefix's field).
     """
     given = given_steps(translation)
-    note = _note(method, temperature) + _given_note(given)
+    note = _note(method, temperature) + (words.given_note(given) if given else "")
     return (f'<div class="pv"><p class="pv-note" role="note">{html.escape(note)}</p>'
             f'{strip_html(translation.steps)}{legend(given=bool(given))}</div>')
 
@@ -217,7 +214,8 @@ def steps_table(translation: Translation, top_k: int) -> tuple[list[str], list[l
     return ["step", "wrote (p)"] + [f"alternative {i}" for i in range(1, width - 1)], rows
 
 
-def step_view_html(translation: Translation, *, method: str, temperature: float, has_attention: bool) -> str:
+def step_view_html(translation: Translation, *, method: str, temperature: float, has_attention: bool,
+                   words: Wording = DEFAULT_WORDING) -> str:
     """The whole per-step panel: the probability strip, then the alignment heatmap (or, for a model
     without attention, a sentence saying there is none).
 
@@ -225,6 +223,7 @@ def step_view_html(translation: Translation, *, method: str, temperature: float,
         translation: the result to show.
         method, temperature: how it was decoded (see probability_html).
         has_attention: whether the model has attention (Translator.has_attention).
+        words: the page's language names.
     """
     steps = translation.steps
     weights = [s.attention for s in steps] if has_attention else None
@@ -232,8 +231,9 @@ def step_view_html(translation: Translation, *, method: str, temperature: float,
         weights = None  # a hand-made or partial result: no grid rather than a broken one
     # Row i of the heatmap is steps[i], as is the strip's data-step="i": the CSS pairs them.
     grid = heatmap_html(source=translation.input, output_chars=[s.char for s in steps], weights=weights,
-                        given=given_steps(translation))
-    return f'<div class="step-view">{probability_html(translation, method=method, temperature=temperature)}{grid}</div>'
+                        given=given_steps(translation), words=words)
+    strip = probability_html(translation, method=method, temperature=temperature, words=words)
+    return f'<div class="step-view">{strip}{grid}</div>'
 
 
 def _highlight_rules(max_steps: int) -> str:

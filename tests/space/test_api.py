@@ -330,6 +330,7 @@ class Gated:
 
     def __init__(self, translator):
         self.translator, self.gate, self.entered = translator, threading.Event(), threading.Event()
+        self.languages = translator.languages  # the registry serves only the page's pair
 
     def translate_batch(self, texts, options=None):
         self.entered.set()

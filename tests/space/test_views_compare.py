@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from space.views.compare import HEADERS, NO_REFERENCE, compare_html
+from space.views.compare import DRAW_ONE, NO_REFERENCE, compare_html
+from space.wording import DEFAULT_WORDING
+
+HEADERS = DEFAULT_WORDING.compare_headers
 
 ROW = {"model": "m", "method": "greedy", "french": "Va !", "log_prob": -1.5, "mean_confidence": 0.5, "chrf": 40.0,
        "error": ""}
@@ -46,8 +49,11 @@ def test_a_warning_keeps_the_french_and_flags_the_row():
 
 def test_without_references_it_says_how_to_get_one_on_this_tab():
     markup = compare_html({"english": "Go.", "references": [], "rows": [ROW]})
-    assert NO_REFERENCE in markup and "Random held-out sentence" in NO_REFERENCE
-    assert "example" not in NO_REFERENCE  # the Compare tab has no examples
+    assert NO_REFERENCE + DRAW_ONE in markup and "Random held-out sentence" in DRAW_ONE
+    assert "example" not in NO_REFERENCE + DRAW_ONE  # the Compare tab has no examples
+    # A page without held-out sentences has no button to draw one: the view does not point to it.
+    alone = compare_html({"english": "Go.", "references": [], "rows": [ROW]}, heldout=False)
+    assert NO_REFERENCE in alone and DRAW_ONE not in alone
 
 
 def test_everything_from_a_model_or_a_person_is_escaped():

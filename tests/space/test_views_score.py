@@ -12,6 +12,7 @@ from model import checkpoint, normalize
 from model.translator import DecodeOptions, Translation
 from model.vocab import END
 from space.views import results, score as score_view, steps as step_view
+from space.wording import DEFAULT_WORDING
 
 from tests.space.test_views_steps import Node, Tree, chars, glyph, step, tip
 
@@ -78,7 +79,7 @@ def test_the_summary_puts_the_visitors_score_beside_the_models_own_and_explains_
     assert "**Your French:** log-probability **-3.000** in all, **-0.600** per character (5 characters" in text
     assert "**The model's own** (beam search, width 4): “Va\u202f\\!”, log-probability **-0.500** in all, **-0.100**" in text
     assert "The model finds its own translation more likely than yours, by 2.500 in log-probability." in text
-    assert score_view.EXPLAINED in text and "0 would mean certain" in text
+    assert DEFAULT_WORDING.score_explained in text and "0 would mean certain" in text
     better = Translation("Go.", "Va !", -0.2, SCORED.steps, normalized_score=-0.04, disagreements=[])
     assert "finds yours more likely than its own, by 0.300" in score_view.score_summary(
         better, OWN, "default", DecodeOptions(), from_own=False)
@@ -88,8 +89,8 @@ def test_the_summary_of_the_models_own_says_the_box_was_empty_and_compares_nothi
     text = score_view.score_summary(SCORED, SCORED, "fast", DecodeOptions(), from_own=True)
     assert "**The model's own translation** (greedy" in text and "since the French box was empty" in text
     assert "Your French" not in text and "more likely" not in text
-    assert score_view.own_note("beam search, width 4") == ("no French was given, so the model's own translation "
-                                                            "(beam search, width 4) was scored")
+    assert DEFAULT_WORDING.own_note("beam search, width 4") == ("no French was given, so the model's own "
+                                                                 "translation (beam search, width 4) was scored")
 
 
 def test_what_was_done_to_the_english_and_its_warnings_are_listed_under_the_summary():
