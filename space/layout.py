@@ -123,10 +123,12 @@ def _model_choices(registry: ModelRegistry) -> list[tuple[str, str]]:
     return choices
 
 
-def _intro_metadata(registry: ModelRegistry) -> dict | None:
-    """The bundled default's metadata, whose scores the intro quotes, where the page offers it (a page
-    of another pair does not); None otherwise, or if it cannot be read."""
-    if DEFAULT_SOURCE not in registry.sources:
+def _intro_metadata(handlers: Handlers) -> dict | None:
+    """The metadata whose scores the intro quotes: the active model's, as read before it loaded
+    (space/settings.py), else the bundled default's where the page offers it; None if neither."""
+    if handlers.active_metadata is not None:
+        return handlers.active_metadata
+    if DEFAULT_SOURCE not in handlers.registry.sources:
         return None
     try:
         return read_metadata(bundled_path(DEFAULT_SOURCE))
@@ -338,7 +340,7 @@ def build_demo(handlers: Handlers, delete_cache: tuple[int, int] | None = DELETE
     private = dict(api_visibility="private")
     words = handlers.words
     with gr.Blocks(title=words.title, delete_cache=delete_cache) as demo:
-        gr.Markdown(f"# {words.title}\n{model_views.intro(_intro_metadata(handlers.registry), words)}", elem_id="intro")
+        gr.Markdown(f"# {words.title}\n{model_views.intro(_intro_metadata(handlers), words)}", elem_id="intro")
         _script_words(words)
         notice = gr.Markdown(visible=False, elem_id="notice")
         link_notice = gr.Markdown(visible=False, elem_id="link-notice")

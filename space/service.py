@@ -51,11 +51,15 @@ class Service:
         timeout: seconds a translation may wait for the engine before a "server busy" error.
         sample: held-out sentences with references (examples, the random button, Compare); may be
             samples.EMPTY (a pair without held-out sentences: no examples, no random button).
+        active_metadata: the active source's metadata.json, read before it loads (its scores open
+            the page); None: the bundled default's, where the page offers it.
     """
 
     def __init__(self, registry: ModelRegistry, engine: BatchingEngine | None = None,
-                 timeout: float = REQUEST_TIMEOUT_S, sample: samples.HeldoutSample | None = None):
+                 timeout: float = REQUEST_TIMEOUT_S, sample: samples.HeldoutSample | None = None,
+                 active_metadata: dict | None = None):
         self.registry = registry
+        self.active_metadata = active_metadata
         self.engine = engine or BatchingEngine()
         self.timeout = timeout
         self.sample = sample if sample is not None else samples.load()

@@ -78,7 +78,7 @@ def handlers_from(model: str | None = None, models: str | None = None, vocab_dat
     except samples.SampleError as err:
         log.warning("the held-out sample of %s cannot be used: %s", active, err)
         sample = samples.EMPTY
-    return Handlers(registry, sample=sample)
+    return Handlers(registry, sample=sample, active_metadata=metadata or None)
 
 
 # `python app.py --help`: the pair is the model's, known only once --model is read, so none is named.

@@ -116,6 +116,8 @@ def test_a_spanish_model_trained_pushed_and_served_speaks_spanish_everywhere(bro
         page = Page(browser, url).open()
         assert "Spanish" in browser.title
         assert "English → Spanish" in page.text("#intro h1, h1")
+        sentences = metadata["evaluation"]["sentences"]
+        assert f"On {sentences} held-out sentences it scores chrF" in page.text("#intro")  # the served model's figures
         assert "Spanish" in page.text("#french")  # the translation box's label
         assert "English" in page.text("#english")
         about = browser.find_element("xpath", "//button[contains(., 'About the models')]")
