@@ -638,6 +638,7 @@ def test_a_paragraph_typed_with_shift_enter_comes_back_in_its_shape_each_sentenc
     from selenium.webdriver.common.keys import Keys
 
     from model import paragraph
+    from model.compare import mean_confidence
 
     url, registry = live_app
     page = _open_sized(Page(browser, url), size)
@@ -657,6 +658,12 @@ def test_a_paragraph_typed_with_shift_enter_comes_back_in_its_shape_each_sentenc
     assert page.french() == expected.translation and expected.translation.count("\n") == 3
     tokens = browser.find_elements(*page._css("#sentences .token.highlighted"))
     assert [t.text.strip() for t in tokens] == [s.translation for s in expected.sentences]
+    # Redder means less sure: each sentence's red (the background's opacity over the page) follows
+    # its unsureness, 1 - its mean confidence.
+    unsure = [1 - mean_confidence(s) for s in expected.sentences]
+    backgrounds = [re.findall(r"[\d.]+", t.value_of_css_property("background-color")) for t in tokens]
+    assert all(float(r) > 2 * max(float(g), float(b)) for r, g, b, _ in backgrounds)  # red
+    assert [float(alpha) for *_, alpha in backgrounds] == pytest.approx(unsure, abs=0.01)
     page.shot(shots, f"15-paragraph-{size}")
 
     # The picker shows the third sentence's per-step view...
