@@ -158,10 +158,11 @@ def _option_widget(option: Option):
     return unchecked(gr.Slider(rule.low, rule.high, step=1 if rule.kind == "whole" else 0.1, **common))
 
 
-def _options_panel(page: TranslatePage) -> None:
+def _options_panel(page: TranslatePage, words: Wording) -> None:
     """The decoding and input options, one widget per row of OPTIONS; a method's own options sit in a
     row shown only while that method is chosen."""
     with gr.Accordion("Decoding and input options", open=False):
+        gr.Markdown(words.input_options_note, elem_id="input-options-note")
         for option in OPTIONS:
             if option.method is None:
                 page.options.append(_option_widget(option))
@@ -244,7 +245,7 @@ def _translate_tab(handlers: Handlers) -> TranslatePage:
         page.step_view = gr.HTML(elem_id="step-view")
         page.steps = gr.Dataframe(label="Every step and its top alternatives (⏎ = end of sentence, ␣ = space)",
                                   interactive=False, max_height=420, elem_id="steps")
-    _options_panel(page)
+    _options_panel(page, words)
     with gr.Accordion("About the models", open=False):
         gr.Markdown(model_views.about(registry.sources, words))
         page.card = gr.Markdown("Loading the model…", elem_id="model-card")

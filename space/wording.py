@@ -258,6 +258,13 @@ class Wording:
                 f"*Compare models* tab {compare}")
 
     @property
+    def input_options_note(self) -> str:
+        """What the input options touch, for every pair (model/normalize.py has rules for the input only)."""
+        return (f"The input options change the {self.source} you type, never the {self.target}: a start or a "
+                f"translation of your own is read exactly as written, and a character the model never writes "
+                f"is refused by name, not replaced.")
+
+    @property
     def production_chrf(self) -> str:
         """What a production system scores on the bundled models' held-out split, where it was measured."""
         return " (a large production model: about 67)" if self.pair == DEFAULT_PAIR else ""

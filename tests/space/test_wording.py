@@ -115,7 +115,8 @@ def test_another_pair_is_named_everywhere_and_french_nowhere():
         assert "French" not in text, f"{name}: {text}"
     named = [name for name, text in phrases.items() if "Spanish" in text]
     assert {"title", "reference_label", "score_label", "prefix_label", "translation_aria_label", "copy_aria_label",
-            "translate_api", "score_api", "compare_api", "translate_batch_api", "alignment_caption"} <= set(named)
+            "translate_api", "score_api", "compare_api", "translate_batch_api", "alignment_caption",
+            "input_options_note"} <= set(named)
     assert Wording.of(SPANISH).title == "English → Spanish, one character at a time"
 
 
