@@ -499,6 +499,23 @@ def cmd_push(args) -> int:
     return 0
 
 
+def cmd_snapshot(args) -> int:
+    from .snapshot import SnapshotError, snapshot
+
+    if args.out.exists() and any(args.out.iterdir()):
+        print(f"error: {args.out} is not empty; choose another --out (a snapshot never overwrites)", file=sys.stderr)
+        return 2
+    try:
+        out = snapshot(args.run, args.out, args.epoch, args.data, args.argv[1:])
+    except (SnapshotError, OSError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    taken = json.loads((out / "metadata.json").read_text(encoding="utf-8"))["snapshot"]
+    print(f"wrote epoch {taken['epoch']} of {args.run} (val_loss {taken['logs'].get('val_loss', float('nan')):.4f}) "
+          f"to {out}; evaluate it with: python -m model evaluate --model {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import splits as splits_module  # plain Python: no TensorFlow behind it
 
@@ -572,11 +589,30 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("repo_id", metavar="OWNER/REPO", help="model repository to push to")
     push.add_argument("--private", action="store_true", help="create the repository as private")
     push.set_defaults(func=cmd_push)
+
+    snap = sub.add_parser(
+        "snapshot", help="a checkpoint of a run still training: its best epoch so far",
+        description="Write one finished epoch of a train.py run (its --out directory, while it trains or after it "
+                    "stopped) as a checkpoint, to evaluate or serve before the run ends. The network and vocabulary "
+                    "are rebuilt from the run's settings and data; the run's directory is only read. Without "
+                    "--epoch, the saved epoch with the lowest validation loss is taken (the run keeps the last few "
+                    "epochs' weights and the best one's).",
+        epilog="example:\n  python -m model snapshot checkpoints/long --out runs/long-so-far\n"
+               "  python -m model evaluate --model runs/long-so-far --data ../shared/data/fra-eng/fra.txt",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    snap.add_argument("run", metavar="RUN", type=Path, help="the run's --out directory")
+    snap.add_argument("--out", required=True, type=Path, metavar="DIR", help="where to write the checkpoint (new or empty)")
+    snap.add_argument("--epoch", type=int, metavar="N", help="the epoch to take, 1-based as Keras prints it "
+                                                            "(default: the saved one with the lowest val_loss)")
+    snap.add_argument("--data", metavar="PATH", help="the run's pair file, if it is no longer where the run read it")
+    snap.set_defaults(func=cmd_snapshot)
     return parser
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # what a command records of how it was run
     return args.func(args)
 
 

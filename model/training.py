@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import ModelConfig, TrainConfig
+from .config import ATTENTION_RECIPES, ModelConfig, TrainConfig
 from .data import HeldoutSpec, Pair, split_pairs, vectorize_masked, vectorize_onehot, wrap_target
 from .network import build_training_model
 from .run_state import STATE_DIR, average_weights, load_weights
@@ -323,19 +323,28 @@ class _Run:
                 "val_loss_without": round(current_loss, 5), "kept": kept}
 
 
+def model_config_for(config: TrainConfig, vocab: Vocabulary) -> ModelConfig:
+    """The network a recipe trains, for this vocabulary (the trainers below, and model/snapshot.py)."""
+    common = dict(num_encoder_tokens=vocab.num_encoder_tokens, num_decoder_tokens=vocab.num_decoder_tokens,
+                  latent_dim=config.latent_dim, dropout=config.dropout)
+    if config.recipe == "keras-io":  # one-hot characters, padded with spaces, as published
+        return ModelConfig(**common, input_encoding="onehot", encoder_padding="spaces")
+    embedded = dict(common, input_encoding="embedding", embedding_dim=config.embedding_dim, encoder_padding="masked")
+    if config.recipe in ATTENTION_RECIPES:  # a bidirectional encoder and Luong attention
+        return ModelConfig(**embedded, attention=True, bidirectional=True, encoder_layers=config.encoder_layers)
+    return ModelConfig(**embedded)
+
+
 def train_keras_io(run: _Run) -> TrainingResult:
     """The keras.io lstm_seq2seq recipe, as published."""
-    config, vocab = run.config, run.vocab
-    model_config = ModelConfig(
-        num_encoder_tokens=vocab.num_encoder_tokens, num_decoder_tokens=vocab.num_decoder_tokens,
-        latent_dim=config.latent_dim, input_encoding="onehot", encoder_padding="spaces", dropout=config.dropout,
-    )
+    config = run.config
+    model_config = model_config_for(config, run.vocab)
     with get_strategy(run.strategy).scope():
         model = build_training_model(model_config)
         model.compile(optimizer=_optimizer(config, config.learning_rate), loss="categorical_crossentropy",
                       metrics=["accuracy"], jit_compile=config.jit_compile)
     # Full one-hot arrays padded with spaces, and Keras' own validation_split (the unshuffled tail).
-    encoder_input, decoder_input, decoder_target = vectorize_onehot(run.input_texts, run.target_texts, vocab)
+    encoder_input, decoder_input, decoder_target = vectorize_onehot(run.input_texts, run.target_texts, run.vocab)
     timer, callbacks = run.callbacks()
     return run.fit(model, callbacks, timer, model_config, x=[encoder_input, decoder_input], y=decoder_target,
                    batch_size=config.batch_size, validation_split=config.validation_split)
@@ -345,12 +354,8 @@ def train_fast(run: _Run) -> TrainingResult:
     """The recipe's network with embedded, masked characters, bucketed batches and early stopping."""
     import keras
 
-    config, vocab = run.config, run.vocab
-    model_config = ModelConfig(
-        num_encoder_tokens=vocab.num_encoder_tokens, num_decoder_tokens=vocab.num_decoder_tokens,
-        latent_dim=config.latent_dim, input_encoding="embedding", embedding_dim=config.embedding_dim,
-        encoder_padding="masked", dropout=config.dropout,
-    )
+    config = run.config
+    model_config = model_config_for(config, run.vocab)
     with get_strategy(run.strategy).scope():
         model = build_training_model(model_config)
         optimizer = _optimizer(config, config.learning_rate)
@@ -371,13 +376,8 @@ def train_attention(run: _Run) -> TrainingResult:
     """
     import keras
 
-    config, vocab = run.config, run.vocab
-    model_config = ModelConfig(
-        num_encoder_tokens=vocab.num_encoder_tokens, num_decoder_tokens=vocab.num_decoder_tokens,
-        latent_dim=config.latent_dim, input_encoding="embedding", embedding_dim=config.embedding_dim,
-        encoder_padding="masked", dropout=config.dropout, attention=True, bidirectional=True,
-        encoder_layers=config.encoder_layers,
-    )
+    config = run.config
+    model_config = model_config_for(config, run.vocab)
     train_data = run.bucketed(run.train_idx, shuffle=True)
     with get_strategy(run.strategy).scope():
         model = _build(model_config, config.mixed_precision)

@@ -139,3 +139,18 @@ def test_validation_split_recipe_tail_and_fast_shuffled():
     assert val_idx.tolist() != list(range(90, 100))
     again = training._validation_split(100, 0.1, seed=1, shuffled=True)[1]
     assert again.tolist() == val_idx.tolist()
+
+
+@pytest.mark.parametrize("name", ["recipe", "fast", "attention", "large"])
+def test_each_recipes_network_is_the_one_its_bundled_checkpoint_records(name):
+    """training.model_config_for builds what each recipe trained (the snapshot command rebuilds networks with it)."""
+    from model import checkpoint
+    from model.config import ModelConfig, TrainConfig
+    from model.training import model_config_for
+    from model.vocab import Vocabulary
+
+    directory = checkpoint.bundled_path(name)
+    metadata = checkpoint.read_metadata(directory)
+    vocab = Vocabulary.from_dict(checkpoint.read_json(directory / checkpoint.VOCAB_FILE, root=directory))
+    built = model_config_for(TrainConfig.from_dict(metadata["train_config"]), vocab)
+    assert built == ModelConfig.from_dict(metadata["model_config"])
