@@ -24,6 +24,7 @@ import os
 import select
 import shlex
 import sys
+import textwrap
 import time
 from typing import Any, Callable, Iterator
 from pathlib import Path
@@ -592,11 +593,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     snap = sub.add_parser(
         "snapshot", help="a checkpoint of a run still training: its best epoch so far",
-        description="Write one finished epoch of a train.py run (its --out directory, while it trains or after it "
+        description=textwrap.fill("Write one finished epoch of a train.py run (its --out directory, while it trains or after it "
                     "stopped) as a checkpoint, to evaluate or serve before the run ends. The network and vocabulary "
                     "are rebuilt from the run's settings and data; the run's directory is only read. Without "
                     "--epoch, the saved epoch with the lowest validation loss is taken (the run keeps the last few "
-                    "epochs' weights and the best one's).",
+                    "epochs' weights and the best one's).", 99),
         epilog="example:\n  python -m model snapshot checkpoints/long --out runs/long-so-far\n"
                "  python -m model evaluate --model runs/long-so-far --data ../shared/data/fra-eng/fra.txt",
         formatter_class=argparse.RawDescriptionHelpFormatter)
