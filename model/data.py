@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .languages import DEFAULT_PAIR, from_data_name
 from .vocab import END, PAD, START, Vocabulary
 
 # Where the keras.io recipe downloads the data: the 2019 release, which gives the recipe's
@@ -108,8 +109,6 @@ def read_text(path: str | Path) -> tuple[str, str]:
 def _side_names(source: str) -> tuple[str, str]:
     """The two columns' languages for messages: from an Anki file's name (spa-eng.txt: English, Spanish),
     else English and French, the recipe's pair."""
-    from .languages import DEFAULT_PAIR, from_data_name
-
     pair = from_data_name(source) or DEFAULT_PAIR
     return pair.source.name, pair.target.name
 

@@ -27,6 +27,11 @@ class Language:
     def to_dict(self) -> dict[str, str]:
         return {"name": self.name, "code": self.code}
 
+    @property
+    def with_article(self) -> str:
+        """'an English', 'a Spanish': for messages such as "type an English sentence"."""
+        return ("an " if self.name[:1].lower() in "aeiou" else "a ") + self.name
+
 
 @dataclass(frozen=True)
 class LanguagePair:

@@ -132,10 +132,10 @@ def _segmented(text: Any, split: bool, pair: LanguagePair) -> segment.Segmented:
     text = check_text(text)
     example = ", e.g. 'Go.'" if pair.source == ENGLISH else ""
     if not text.strip():
-        raise InputError(f"the input is empty: type an {pair.source.name} sentence{example}")
+        raise InputError(f"the input is empty: type {pair.source.with_article} sentence{example}")
     if split and not segment.has_words(text):
-        raise InputError(f"the input {quoted(text.strip())} is only punctuation and spaces: type an "
-                         f"{pair.source.name} sentence{example}")
+        raise InputError(f"the input {quoted(text.strip())} is only punctuation and spaces: type "
+                         f"{pair.source.with_article} sentence{example}")
     segmented = segment.split(text, pair.source.code) if split else segment.Segmented((text.strip(),), ())
     if len(segmented.sentences) > MAX_SENTENCES:
         raise InputError(f"the input has {len(segmented.sentences)} sentences; the limit is {MAX_SENTENCES} per "

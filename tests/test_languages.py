@@ -69,3 +69,10 @@ def test_a_translators_messages_name_its_target_language(random_fast_checkpoint,
     with pytest.raises(InputError, match="the prefix has characters outside the model's Spanish vocabulary"):
         translator.translate("Go.", prefix="¿")
     assert checkpoint.load(random_fast_checkpoint).languages == DEFAULT_PAIR
+
+
+def test_a_language_takes_the_article_its_name_needs():
+    from model.languages import ENGLISH, Language
+
+    assert ENGLISH.with_article == "an English" and Language("Spanish", "es").with_article == "a Spanish"
+    assert Language("Italian", "it").with_article == "an Italian"

@@ -147,3 +147,11 @@ def test_messages_name_the_models_languages_and_each_side_is_cut_by_its_own_rule
     assert paragraph.plan("Go. Run.", prefix="a. b", pair=klingon).prefixes == ["a.", "b"]  # English rules stand in
     with pytest.raises(InputError, match="type an English sentence, e.g. 'Go.'"):
         paragraph.plan("  ", pair=spanish)
+
+
+def test_an_input_in_another_source_language_is_asked_for_by_its_name():
+    from model.languages import FRENCH, Language, LanguagePair
+
+    spanish_to_french = LanguagePair(Language("Spanish", "es"), FRENCH)
+    with pytest.raises(InputError, match=r"the input is empty: type a Spanish sentence$"):
+        paragraph.plan(" ", pair=spanish_to_french)
