@@ -42,6 +42,11 @@ def _bundled_of(pair: languages.LanguagePair) -> list[str]:
             if languages.from_metadata(checkpoint.read_metadata(checkpoint.bundled_path(name))) == pair]
 
 
+def active_source(model: str | None = None) -> str:
+    """The source the app starts with: --model, else MODEL_SOURCE, else the bundled default."""
+    return model or os.environ.get("MODEL_SOURCE") or DEFAULT_SOURCE
+
+
 def registry_from(model: str | None = None, models: str | None = None, vocab_data: str | None = None,
                   metadata: dict | None = None) -> ModelRegistry:
     """The allow-list from arguments, falling back to MODEL_SOURCE / MODEL_SOURCES / VOCAB_DATA.
@@ -49,7 +54,7 @@ def registry_from(model: str | None = None, models: str | None = None, vocab_dat
     Args:
         metadata: the active source's metadata, if already read (else it is read here).
     """
-    active = model or os.environ.get("MODEL_SOURCE") or DEFAULT_SOURCE
+    active = active_source(model)
     extra = parse_source_list(models if models is not None else os.environ.get("MODEL_SOURCES"))
     vocab_data = vocab_data or os.environ.get("VOCAB_DATA") or None
     pair = languages.from_metadata(_metadata(active) if metadata is None else metadata)
@@ -70,7 +75,7 @@ def page_sample(pair: languages.LanguagePair, metadata: dict, bundled: bool) -> 
 
 def handlers_from(model: str | None = None, models: str | None = None, vocab_data: str | None = None) -> Handlers:
     """The app's handlers: the registry of registry_from and the active source's held-out sample."""
-    active = model or os.environ.get("MODEL_SOURCE") or DEFAULT_SOURCE
+    active = active_source(model)
     metadata = _metadata(active)
     registry = registry_from(model, models, vocab_data, metadata)
     try:
