@@ -148,7 +148,8 @@ def describe_model(source: str, translator: Translator | None) -> str:
 
 def _runs(evaluation: dict) -> dict[str, dict]:
     """The decoding runs of a report ("greedy", "beam4"): its entries with figures; the rest describes the split."""
-    return {k: v for k, v in evaluation.items() if isinstance(v, dict) and "chrf" in v}
+    runs = {k: v for k, v in evaluation.items() if isinstance(v, dict) and "chrf" in v}
+    return dict(sorted(runs.items(), key=lambda run: run[0] != "greedy"))  # greedy first, as the README
 
 
 def _run_name(run: str) -> str:
@@ -173,11 +174,37 @@ def _heldout_lines(evaluation: dict) -> list[str]:
     lines = []
     for name, figures in runs.items():
         shown = ", ".join(f"{k} {figures[k]}" for k in ("chrf", "chrf++", "bleu", "exact_match") if k in figures)
-        tier = (figures.get("tiers") or {}).get("16-30") or {}
-        if "chrf" in tier:
-            shown += f"; 16–30 characters: chrf {tier['chrf']}, exact_match {tier['exact_match']}"
         lines.append(f"- Held-out {name}" + (f" ({sentences} sentences)" if sentences else "") + f": {shown}")
-    return lines + _provenance_line(evaluation)
+    return lines + _provenance_line(evaluation) + _tier_table(runs)
+
+
+def _tier_label(tier: str) -> str:
+    """'16-30' → '16–30', '<=15' → '≤15': the README's spelling of evaluation.TIERS' keys."""
+    return tier.replace("<=", "≤").replace("-", "–")
+
+
+def _tier_table(runs: dict[str, dict]) -> list[str]:
+    """The held-out figures by English length, one row per tier that has sentences and one chrF and
+    exact-match column pair per decoding run, as the README's model table and the model card show them;
+    nothing where no run recorded tiers."""
+    tiers: dict[str, int] = {}
+    for figures in runs.values():
+        for tier, tier_figures in (figures.get("tiers") or {}).items():
+            if isinstance(tier_figures, dict) and "chrf" in tier_figures:
+                tiers.setdefault(tier, tier_figures.get("sentences", ""))
+    if not tiers:
+        return []
+    header = "| English length | sentences | " + " | ".join(
+        f"{_run_name(name)} chrF | {_run_name(name)} exact %" for name in runs) + " |"
+    rows = [header, "|" + "---|" * (2 + 2 * len(runs))]
+    for tier, count in tiers.items():
+        cells = []
+        for figures in runs.values():
+            tier_figures = (figures.get("tiers") or {}).get(tier) or {}
+            cells += [str(tier_figures.get("chrf", "")), str(tier_figures.get("exact_match", ""))]
+        shown_count = f"{count:,}" if isinstance(count, int) else str(count)
+        rows.append(f"| {_tier_label(tier)} | {shown_count} | " + " | ".join(cells) + " |")
+    return ["", *rows, ""]
 
 
 def _visitor_lines(evaluation: dict) -> list[str]:

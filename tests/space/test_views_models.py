@@ -21,7 +21,15 @@ def test_model_panel_shows_the_bundled_figures_and_where_they_came_from(name):
     for run in ("greedy", "beam4"):
         figures = evaluation[run]
         assert f"Held-out {run} ({evaluation['sentences']} sentences): chrf {figures['chrf']}," in card
-        assert f"16–30 characters: chrf {figures['tiers']['16-30']['chrf']}" in card
+    rows = [line for line in card.split("\n") if line.startswith("| ")]
+    assert rows[0] == "| English length | sentences | greedy chrF | greedy exact % | beam 4 chrF | beam 4 exact % |"
+    recorded = {tier: figures for tier, figures in evaluation["greedy"]["tiers"].items() if "chrf" in figures}
+    assert len(rows) == 1 + len(recorded) >= 3  # every tier with sentences, and no other row
+    for tier, figures in recorded.items():
+        beam = evaluation["beam4"]["tiers"][tier]
+        row = (f"| {tier.replace('-', '–')} | {figures['sentences']:,} | {figures['chrf']} | {figures['exact_match']} | "
+               f"{beam['chrf']} | {beam['exact_match']} |")
+        assert row in rows
     assert f"`{evaluation['provenance']['commit']['sha'][:7]}`" in card
     assert "Held-out heldout" not in card and "provenance" not in card
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
