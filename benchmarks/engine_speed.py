@@ -1,12 +1,12 @@
 """Engine speed: the compiled and NumPy engines against their BLAS floor, their peers, and the targets.
 
     python benchmarks/engine_speed.py [--data PATH] [--sentences 200] [--repeats 5] [--cli-lines 3000]
-                                      [--peers all|default|none]
+                                      [--models NAME ...] [--peers all|default|none]
 
 Measured as a new user would: `checkpoint.load(...)` and `Translator.translate` (batch 1) or
 `translate_batch` (batches), on the first distinct English sentences of 10-16 characters in the
 data file that every bundled model can encode. Every bundled checkpoint directory that exists is
-measured. For each model and figure, on both engine backends (model/backends.py: `view_off` and
+measured (`--models`: only those, and the default). For each model and figure, on both engine backends (model/backends.py: `view_off` and
 `view_on_top5` are the compiled engine's, what the app and the CLI use; `numpy` holds the NumPy
 reference's, CL_S2S_ENGINE=numpy):
 
@@ -578,6 +578,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timings are the best of this many runs")
     parser.add_argument("--cli-lines", type=int, default=3000)
     parser.add_argument("--reference-sentences", type=int, default=3, help="sentences for the slow predict loop")
+    parser.add_argument("--models", nargs="+", metavar="NAME",
+                        help="bundled checkpoints to measure (default: every one; the default model is always measured, "
+                             "since the targets are its)")
     parser.add_argument("--peers", choices=("all", "default", "none"), default="all",
                         help="time TensorFlow and ONNX Runtime on every bundled model, the default one, or none")
     args = parser.parse_args()
@@ -589,7 +592,13 @@ def main() -> None:
         from model import data as data_module
 
         data = data_module.download_fra_eng()
-    directories = list(dict.fromkeys(checkpoint.BUNDLED_ROOT / d for d in checkpoint.BUNDLED.values()))
+    names = checkpoint.BUNDLED.values() if not args.models else [checkpoint.BUNDLED["default"]] + [
+        checkpoint.BUNDLED[name] for name in args.models if name in checkpoint.BUNDLED]
+    unknown = sorted(set(args.models or []) - set(checkpoint.BUNDLED))
+    if unknown:
+        parser.error(f"--models: no bundled checkpoint named {', '.join(unknown)}; "
+                     f"choose from {', '.join(sorted(checkpoint.BUNDLED))}")
+    directories = list(dict.fromkeys(checkpoint.BUNDLED_ROOT / d for d in names))
     directories = [d for d in directories if (d / checkpoint.MODEL_FILE).is_file()]
     translators = {d.name: checkpoint.load(d) for d in directories}
     start = time.perf_counter()
