@@ -33,7 +33,7 @@ def evaluate(model: str, split: str, data: str, beam_size: int, write: bool = Fa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True)
-    parser.add_argument("--models", nargs="+", default=["recipe", "fast", "attention", "large"])
+    parser.add_argument("--models", nargs="+", default=["recipe", "fast", "attention", "large", "long"])
     parser.add_argument("--beam-size", type=int, default=4)
     parser.add_argument("--write", action="store_true", help="store each model's held-out report in its metadata.json")
     args = parser.parse_args()

@@ -305,7 +305,7 @@ def test_the_compare_view_shows_every_model_with_the_reference(live_app, browser
         for options in (DecodeOptions(), COMPARE_BEAM_OPTIONS):
             translation = registry.get(source).translate(entry["english"], options)
             assert translation.translation in table
-    for label in ("Large attention (default)", "Attention", "Masked LSTM (fast)", "keras.io recipe (baseline)"):
+    for label in ("Long attention (default)", "Large attention", "Attention", "Masked LSTM (fast)", "keras.io recipe (baseline)"):
         assert label in table
     assert "chrF" in table
     page.shot(shots, "07-compare-view")

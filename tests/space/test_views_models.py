@@ -10,7 +10,7 @@ import pytest
 from space.views import models as model_views
 
 
-@pytest.mark.parametrize("name", ["recipe", "fast"])
+@pytest.mark.parametrize("name", ["recipe", "fast", "large", "long"])
 def test_model_panel_shows_the_bundled_figures_and_where_they_came_from(name):
     """The panel, the bundled metadata and the README agree: the panel prints what metadata.json holds."""
     from model import checkpoint
@@ -91,9 +91,9 @@ def test_no_visitor_figures_no_visitor_line(translator, visitor):
 
 def test_the_selector_and_the_intro_name_the_everyday_figure_only_when_recorded():
     both = {"evaluation": HELD_OUT, "evaluation_visitor": VISITOR}
-    assert model_views.model_label("default", both) == "Large attention (default) · chrF 48.2 held-out · 41.0 everyday"
-    assert model_views.model_label("default", {"evaluation": HELD_OUT}) == "Large attention (default) · chrF 48.2 held-out"
-    assert model_views.model_label("default", None) == "Large attention (default)"
+    assert model_views.model_label("default", both) == "Long attention (default) · chrF 48.2 held-out · 41.0 everyday"
+    assert model_views.model_label("default", {"evaluation": HELD_OUT}) == "Long attention (default) · chrF 48.2 held-out"
+    assert model_views.model_label("default", None) == "Long attention (default)"
     assert model_views.model_label("attention", None) == "Attention"
     assert ("On everyday sentences written for this project, outside the corpus, it scores **41.0**."
             in model_views.intro(both))

@@ -75,7 +75,7 @@ def test_no_disagreement_is_said_in_a_sentence():
 
 def test_the_summary_puts_the_visitors_score_beside_the_models_own_and_explains_it():
     text = score_view.score_summary(SCORED, OWN, "default", DecodeOptions(method="beam", beam_size=4), from_own=False)
-    assert "Scored by **Large attention \\(default\\)** as a translation of “Go\\.”" in text
+    assert "Scored by **Long attention \\(default\\)** as a translation of “Go\\.”" in text
     assert "**Your French:** log-probability **-3.000** in all, **-0.600** per character (5 characters" in text
     assert "**The model's own** (beam search, width 4): “Va\u202f\\!”, log-probability **-0.500** in all, **-0.100**" in text
     assert "The model finds its own translation more likely than yours, by 2.500 in log-probability." in text
